@@ -1,0 +1,270 @@
+"""The ``blackbox`` command. Exit status: 0 ok, 1 something rejected or a chain broken, 2 misuse."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from api.keys import KeyStore, Scope
+from api.routes.read import recorded_json, session_json, vars_of
+from api.services import Services
+from ingest.errors import BlackboxError, ConfigError
+from ingest.pipeline import AUTO, IngestReport, commit_prepared
+from ingest.reader import read_path_bytes
+from ingest.settings import Settings, get_settings
+
+_INPUT_SUFFIXES = (".jsonl", ".json", ".ndjson", ".gz", ".log")
+_MAX_FILE_BYTES = 4 * 1024**3
+
+db_option = click.option("--db", envvar="BLACKBOX_DB", default=None,
+                         help="Log database URL (default: sqlite:///./blackbox.db).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.group()
+def main() -> None:
+    """Blackbox — the flight recorder for AI agents."""
+
+
+def _settings(db: str | None, **overrides: Any) -> Settings:
+    values = {"db": db, **overrides}
+    return get_settings().model_copy(update={k: v for k, v in values.items() if v is not None})
+
+
+@contextmanager
+def _services(db: str | None) -> Iterator[Services]:
+    with _errors_exit():
+        services = Services.open(_settings(db))
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+@contextmanager
+def _errors_exit() -> Iterator[None]:
+    try:
+        yield
+    except BlackboxError as exc:
+        click.echo(f"blackbox: {exc}", err=True)
+        sys.exit(2)
+
+
+@main.command()
+@db_option
+@click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8765).")
+def serve(db: str | None, host: str | None, port: int | None) -> None:
+    """Run the HTTP API (one process; one writer per SQLite file)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(db, host=host, port=port)
+    with _errors_exit():
+        refuse_open_bind(settings)
+        app = create_app(settings)
+    click.echo(f"blackbox: serving {settings.db} on http://{settings.host}:{settings.port}", err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", workers=1)
+
+
+def refuse_open_bind(settings: Settings) -> None:
+    """A non-loopback bind needs API keys: the open local mode must never face a network."""
+    if is_loopback(settings.host):
+        return
+    keys = KeyStore(settings.db)
+    try:
+        if not keys.any_keys():
+            raise ConfigError(f"refusing to bind {settings.host}: no API keys exist; create one "
+                              "with `blackbox keys create --scope admin` first")
+    finally:
+        keys.close()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return all(ipaddress.ip_address(info[4][0]).is_loopback
+                   for info in socket.getaddrinfo(host, None))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", default=AUTO, show_default=True,
+              help="Source format, or auto to detect it from the content.")
+@db_option
+@json_option
+def ingest(paths: tuple[str, ...], fmt: str, db: str | None, as_json: bool) -> None:
+    """Append the records of files (directories are searched) to the log."""
+    files = list(_input_files(paths))
+    with _services(db) as services:
+        report = _ingest_files(services, files, fmt, progress=not as_json)
+    if as_json:
+        click.echo(orjson.dumps(_cli_report(report)).decode())
+    else:
+        _print_report(report, len(files))
+    sys.exit(1 if report.errors else 0)
+
+
+def _input_files(paths: tuple[str, ...]) -> Iterator[Path]:
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file()
+                              and p.name.endswith(_INPUT_SUFFIXES))
+        else:
+            yield path
+
+
+def _ingest_files(services: Services, files: list[Path], fmt: str, *,
+                  progress: bool) -> IngestReport:
+    total = IngestReport(format=None if fmt == AUTO else fmt)
+    sizes = sum(path.stat().st_size for path in files)
+    with click.progressbar(length=sizes, label="ingesting", file=sys.stderr,
+                           hidden=not progress or sizes < 4 * 1024**2) as bar:
+        for path in files:
+            total.merge(_ingest_file(services, path, fmt))
+            bar.update(path.stat().st_size)
+    return total
+
+
+def _ingest_file(services: Services, path: Path, fmt: str) -> IngestReport:
+    with _errors_exit():
+        data = read_path_bytes(str(path), limit=_MAX_FILE_BYTES)
+        chosen, chunks = services.preparer.prepare(data, fmt, origin=str(path))
+        report = IngestReport(format=chosen)
+        for prepared in chunks:
+            report.add(prepared, commit_prepared(services.log, prepared))
+    return report
+
+
+def _cli_report(report: IngestReport) -> dict[str, Any]:
+    return {"appended": report.appended, "duplicates": report.duplicates,
+            "rejected": report.rejected,
+            "errors": [{"file": e.location, "line": e.line, "index": e.index, "field": e.field,
+                        "reason": e.reason} for e in report.errors]}
+
+
+def _print_report(report: IngestReport, files: int) -> None:
+    for error in report.errors:
+        click.echo(f"rejected: {error.describe()}", err=True)
+    click.echo(f"{files} file(s): {report.appended} appended, {report.duplicates} duplicate, "
+               f"{report.rejected} rejected")
+
+
+@main.command()
+@db_option
+@json_option
+def sessions(db: str | None, as_json: bool) -> None:
+    """List recorded sessions, most recent first."""
+    with _services(db) as services:
+        rows = [session_json(s) for s in services.log.sessions(limit=100_000)]
+    if as_json:
+        click.echo(orjson.dumps(rows).decode())
+        return
+    for row in rows:
+        click.echo(f"{row['session_id']}  {row['source']:<12} {row['first_time']}  "
+                   f"{row['event_count']:>6} events")
+
+
+@main.command()
+@click.option("--session", "session_id", required=True, help="Session id.")
+@db_option
+@json_option
+def events(session_id: str, db: str | None, as_json: bool) -> None:
+    """Print a session's events (``--json``: Blackbox JSONL, re-importable losslessly)."""
+    with _services(db) as services:
+        after = 0
+        while batch := services.log.read_session(session_id, after_position=after, limit=5000):
+            for recorded in batch:
+                _print_event(recorded_json(recorded), as_json)
+            after = batch[-1].position
+
+
+def _print_event(doc: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(orjson.dumps(doc).decode())
+        return
+    what = doc["tool_name"] or (doc["text"] or "").strip().replace("\n", " ")[:100]
+    click.echo(f"{doc['log']['seq']:>6} {doc['time']} {doc['kind']:<16} {what}")
+
+
+@main.command()
+@db_option
+@json_option
+def verify(db: str | None, as_json: bool) -> None:
+    """Recompute every hash chain; exit 1 naming the first broken event of each stream."""
+    with _services(db) as services:
+        report = services.log.verify()
+    if as_json:
+        click.echo(orjson.dumps({"ok": report.ok, "streams": report.streams,
+                                 "events": report.events,
+                                 "breaks": [vars_of(b) for b in report.breaks]}).decode())
+    else:
+        for brk in report.breaks:
+            click.echo(f"BROKEN stream {brk.stream!r} at seq {brk.seq} (event {brk.event_id}, "
+                       f"position {brk.position}): {brk.reason}", err=True)
+        state = "OK" if report.ok else f"FAILED ({len(report.breaks)} broken stream(s))"
+        click.echo(f"{state}: {report.events} events in {report.streams} streams checked")
+    sys.exit(0 if report.ok else 1)
+
+
+@main.group()
+def keys() -> None:
+    """Manage API keys (stored hashed; the key is shown once)."""
+
+
+@keys.command("create")
+@click.option("--scope", "scopes", multiple=True, required=True,
+              type=click.Choice([s.value for s in Scope]), help="Repeat for several scopes.")
+@click.option("--name", default="", help="A label for the key.")
+@db_option
+def keys_create(scopes: tuple[str, ...], name: str, db: str | None) -> None:
+    with _errors_exit():
+        store = KeyStore(_settings(db).db)
+        key, token = store.create([Scope(s) for s in scopes], name)
+        store.close()
+    click.echo(f"created key {key.id} ({key.scopes}); it is shown only now:", err=True)
+    click.echo(token)
+
+
+@keys.command("list")
+@db_option
+def keys_list(db: str | None) -> None:
+    with _errors_exit():
+        store = KeyStore(_settings(db).db)
+        for key in store.list():
+            state = "revoked" if key.revoked_at else "active"
+            click.echo(f"{key.id}  {key.scopes:<20} {state:<8} {key.name}")
+        store.close()
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@db_option
+def keys_revoke(key_id: str, db: str | None) -> None:
+    with _errors_exit():
+        store = KeyStore(_settings(db).db)
+        revoked = store.revoke(key_id)
+        store.close()
+    if not revoked:
+        click.echo(f"blackbox: no active key {key_id!r}", err=True)
+        sys.exit(1)
+    click.echo(f"revoked {key_id}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,25 @@
+"""Prometheus metrics of one app instance (own registry: several apps can live in one process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from ingest.log import EventLog
+
+
+class Metrics:
+    def __init__(self, log: EventLog) -> None:
+        self.registry = CollectorRegistry()
+        self.appended = Counter("blackbox_events_appended", "Events appended to the log",
+                                ["format"], registry=self.registry)
+        self.duplicates = Counter("blackbox_events_duplicate", "Events already in the log",
+                                  ["format"], registry=self.registry)
+        self.rejected = Counter("blackbox_records_rejected", "Records quarantined as invalid",
+                                ["format"], registry=self.registry)
+        self.ingest_seconds = Histogram(
+            "blackbox_ingest_seconds", "Time from request body read to durable append",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry)
+        commits = Gauge("blackbox_group_commits", "Transactions run by the log writer",
+                        registry=self.registry)
+        commits.set_function(lambda: log.commits)

@@ -1,0 +1,36 @@
+"""Everything a request or a CLI command needs, opened once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.redact import Redactor
+
+from api.keys import KeyStore
+from ingest.log import EventLog, open_log
+from ingest.pipeline import Preparer
+from ingest.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    log: EventLog
+    preparer: Preparer
+    keys: KeyStore
+
+    @classmethod
+    def open(cls, settings: Settings) -> Services:
+        log = open_log(settings.db)
+        try:
+            key = settings.redaction_key or log.secret("redaction_key")
+            preparer = Preparer(Redactor(key.encode()), max_depth=settings.max_json_depth,
+                                chunk_size=settings.chunk_events)
+            return cls(settings, log, preparer, KeyStore(settings.db))
+        except BaseException:
+            log.close()
+            raise
+
+    def close(self) -> None:
+        self.log.close()
+        self.keys.close()

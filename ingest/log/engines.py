@@ -1,0 +1,67 @@
+"""SQLAlchemy engines for the SQL recorder, per dialect.
+
+SQLite: one writer connection that takes the write lock at BEGIN (``BEGIN IMMEDIATE``), so the
+chain heads it reads can not change under it, and a pool of readers. WAL lets readers run
+beside the writer; ``synchronous=FULL`` makes every commit durable before it returns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from ingest.errors import ConfigError
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` as the psycopg 3 driver; check the scheme."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith(("sqlite:///", "postgresql+psycopg://")):
+        return url
+    raise ConfigError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…")
+
+
+def make_engines(url: str) -> tuple[Engine, Engine]:
+    """(writer, reader) engines for a database URL."""
+    url = normalize_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"bad database URL {url!r}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engines(url, parsed.database)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+    return engine, engine
+
+
+def _sqlite_engines(url: str, database: str | None) -> tuple[Engine, Engine]:
+    if not database or database == ":memory:":
+        raise ConfigError("SQLite needs a file (sqlite:///PATH): an in-memory log is not durable")
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    writer = create_engine(url, pool_size=1, max_overflow=0)
+    reader = create_engine(url, pool_size=8, max_overflow=8)
+    _configure_sqlite(writer, begin="BEGIN IMMEDIATE")
+    _configure_sqlite(reader, begin="BEGIN")
+    return writer, reader
+
+
+def _configure_sqlite(engine: Engine, *, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would BEGIN lazily (DEFERRED): we emit BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)

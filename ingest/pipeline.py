@@ -1,0 +1,230 @@
+"""The one ingest path, shared by HTTP and CLI: bytes → records → redacted → events → log.
+
+Preparation (parse, detect, redact, map, encode) is pure CPU work done chunk by chunk; appending
+goes through the log's group committer. Every record ends either in the log or, with its reason
+and position, in the quarantine table — never silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from ingest.adapters import Adapter, AdapterContext, detect_adapter, get_adapter
+from ingest.envelope import JSON, utc_now
+from ingest.errors import RecordError, UnknownFormat
+from ingest.log import AppendOutcome, Encoded, EventLog, Rejected, encode
+from ingest.reader import BadInput, TopValue, container_count, max_depth_exceeded, top_values
+from ingest.redact import Redactor
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+_DETECT_SAMPLE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    value: JSON
+    index: int
+    line: int | None
+    text: str | None  # the record's own source text when known (one NDJSON line)
+
+
+@dataclass
+class Prepared:
+    """One chunk of an input, mapped: events to append and records to quarantine."""
+
+    encoded: list[Encoded] = field(default_factory=list)
+    rejects: list[Rejected] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+    records: int = 0
+
+
+@dataclass
+class IngestReport:
+    format: str | None = None
+    appended: int = 0
+    duplicates: int = 0
+    errors: list[RecordError] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+    def add(self, prepared: Prepared, outcome: AppendOutcome) -> None:
+        self.appended += outcome.appended
+        self.duplicates += outcome.duplicates
+        self.errors.extend(prepared.errors)
+
+    def merge(self, other: IngestReport) -> None:
+        self.appended += other.appended
+        self.duplicates += other.duplicates
+        self.errors.extend(other.errors)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "appended": self.appended,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "errors": [error_json(e) for e in self.errors],
+        }
+
+
+def error_json(error: RecordError) -> dict[str, Any]:
+    return {"file": error.location, "line": error.line, "index": error.index,
+            "field": error.field, "reason": error.reason}
+
+
+class Preparer:
+    """Maps one input (file or request body) of a format to encoded events, chunk by chunk."""
+
+    def __init__(self, redactor: Redactor, *, max_depth: int, chunk_size: int) -> None:
+        self.redactor = redactor
+        self.max_depth = max_depth
+        self.chunk_size = chunk_size
+
+    def prepare(self, data: bytes, fmt: str, *, origin: str | None = None,
+                received_at: datetime | None = None) -> tuple[str | None, Iterator[Prepared]]:
+        """The chosen format and the input's prepared chunks (lazily mapped)."""
+        tops: list[TopValue] = []
+        early = Prepared()
+        for item in top_values(data):
+            if isinstance(item, BadInput):
+                self._reject(early, item.error.at(location=origin), item.text, fmt)
+            else:
+                tops.append(item)
+        try:
+            adapter = get_adapter(fmt) if fmt != AUTO else _detect(tops)
+        except UnknownFormat as exc:
+            return None, iter([self._reject_all(early, tops, str(exc), fmt, origin)])
+        ctx = AdapterContext(received_at=received_at or utc_now(), origin=origin)
+        scan = _Scan(self.redactor.might_contain_secret(data), container_count(data) > self.max_depth)
+        return adapter.name, self._chunks(early, adapter, _records(tops, adapter), ctx, scan)
+
+    def _chunks(self, early: Prepared, adapter: Adapter, records: Iterable[SourceRecord],
+                ctx: AdapterContext, scan: _Scan) -> Iterator[Prepared]:
+        if early.errors:
+            yield early
+        for chunk in _chunked(records, self.chunk_size):
+            prescan = getattr(adapter, "prescan", None)
+            if prescan is not None:
+                prescan([record.value for record in chunk], ctx)
+            yield self._map_chunk(chunk, adapter, ctx, scan)
+
+    def _map_chunk(self, chunk: Sequence[SourceRecord], adapter: Adapter, ctx: AdapterContext,
+                   scan: _Scan) -> Prepared:
+        prepared = Prepared(records=len(chunk))
+        for record in chunk:
+            try:
+                value = self._clean(record, scan)
+                prepared.encoded.extend(encode(e) for e in _map(adapter, value, ctx))
+            except RecordError as error:
+                placed = error.at(index=record.index, line=record.line, location=ctx.origin)
+                self._reject(prepared, placed, record.text or _dump(record.value), adapter.name)
+        return prepared
+
+    def _clean(self, record: SourceRecord, scan: _Scan) -> JSON:
+        """Depth-checked and secret-redacted value (walks only when the cheap scans say so)."""
+        value = record.value
+        if scan.depth and max_depth_exceeded(value, self.max_depth):
+            raise RecordError(f"JSON nested deeper than {self.max_depth} levels")
+        if scan.secrets and (record.text is None or self.redactor.might_contain_secret(record.text)):
+            value = self.redactor.redact_value(value)
+        return value
+
+    def _reject(self, prepared: Prepared, error: RecordError, payload: str, fmt: str) -> None:
+        prepared.errors.append(error)
+        prepared.rejects.append(Rejected(
+            format=fmt, reason=error.describe(), payload=self.redactor.redact_text(payload),
+            origin=error.location, line=error.line, index=error.index))
+
+    def _reject_all(self, prepared: Prepared, tops: list[TopValue], reason: str, fmt: str,
+                    origin: str | None) -> Prepared:
+        for index, top in enumerate(tops):
+            error = RecordError(reason, index=index, line=top.line, location=origin)
+            self._reject(prepared, error, top.text or _dump(top.value), fmt)
+        return prepared
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    secrets: bool
+    depth: bool
+
+
+def ingest_bytes(log_: EventLog, preparer: Preparer, data: bytes, fmt: str, *,
+                 origin: str | None = None) -> IngestReport:
+    """Synchronous ingest of one input (CLI and tests): durable when it returns."""
+    chosen, chunks = preparer.prepare(data, fmt, origin=origin)
+    report = IngestReport(format=chosen)
+    for prepared in chunks:
+        report.add(prepared, commit_prepared(log_, prepared))
+    return report
+
+
+def commit_prepared(log_: EventLog, prepared: Prepared) -> AppendOutcome:
+    """Quarantine first, then append: both durable before the caller is answered."""
+    log_.record_rejects(prepared.rejects)
+    return log_.append_encoded(prepared.encoded)
+
+
+def _map(adapter: Adapter, value: JSON, ctx: AdapterContext) -> list[Any]:
+    try:
+        return adapter.to_events(value, ctx)
+    except RecordError:
+        raise
+    except Exception as exc:  # an adapter bug must quarantine the record, not lose the request
+        log.exception("adapter %s failed on a record", adapter.name)
+        raise RecordError(f"internal error in the {adapter.name} adapter: {exc!r}") from None
+
+
+def _detect(tops: list[TopValue]) -> Adapter:
+    sample: list[JSON] = []
+    for top in tops[:_DETECT_SAMPLE]:
+        sample.extend(top.value if isinstance(top.value, list) else [top.value])
+    return detect_adapter(sample[:_DETECT_SAMPLE])
+
+
+def _records(tops: Iterable[TopValue], adapter: Adapter) -> Iterator[SourceRecord]:
+    index = 0
+    for top in tops:
+        values = _unwrapped(top.value, adapter)
+        single = len(values) == 1 and values[0] is top.value
+        for value in values:
+            yield SourceRecord(value, index, top.line, top.text if single else None)
+            index += 1
+
+
+def _unwrapped(value: JSON, adapter: Adapter) -> Sequence[JSON]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        inner = adapter.unwrap(value)
+        if inner is not None:
+            return inner
+    return [value]
+
+
+def _chunked(records: Iterable[SourceRecord], size: int) -> Iterator[list[SourceRecord]]:
+    chunk: list[SourceRecord] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _dump(value: JSON) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return repr(value)

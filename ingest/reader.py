@@ -1,0 +1,136 @@
+"""Turn input bytes into records, remembering where each came from (file, line, index).
+
+Accepted shapes: a JSON array, an object holding a list (the adapter says which key), a single
+object, or NDJSON (one JSON value per line). Gzipped input is unpacked. Invalid JSON becomes a
+RecordError at its line; it never hides the valid records around it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import orjson
+
+from ingest.envelope import JSON
+from ingest.errors import InputError, PayloadTooLarge, RecordError
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class TopValue:
+    """One top-level JSON value of an input, with its source text when it is one line of NDJSON."""
+
+    value: JSON
+    line: int | None
+    text: str | None
+
+
+def decompress(data: bytes, *, limit: int) -> bytes:
+    """Gunzip when the data is gzip; refuse output past ``limit`` bytes (zip bombs)."""
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    try:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise InputError(f"corrupt gzip data: {exc}") from None
+    if len(out) > limit:
+        raise PayloadTooLarge(f"decompressed input exceeds {limit} bytes")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class BadInput:
+    """Input that is not JSON: the error (with its line when known) and the offending text."""
+
+    error: RecordError
+    text: str
+
+
+def top_values(data: bytes) -> Iterator[TopValue | BadInput]:
+    """The top-level values of a JSON document or of NDJSON lines."""
+    stripped = data.strip()
+    if not stripped:
+        return
+    if not _looks_like_ndjson(stripped):
+        yield _whole_document(stripped)
+        return
+    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+        if raw_line.strip():
+            yield _one_line(raw_line, number)
+
+
+def _looks_like_ndjson(data: bytes) -> bool:
+    """NDJSON when the first line is a complete JSON value and more lines follow."""
+    first, newline, _rest = data.partition(b"\n")
+    if not newline:
+        return False
+    try:
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _whole_document(data: bytes) -> TopValue | BadInput:
+    try:
+        return TopValue(orjson.loads(data), None, None)
+    except orjson.JSONDecodeError as exc:
+        error = RecordError(_json_reason(exc), line=getattr(exc, "lineno", None))
+        return BadInput(error, data.decode("utf-8", errors="replace"))
+
+
+def _one_line(raw_line: bytes, number: int) -> TopValue | BadInput:
+    text = raw_line.decode("utf-8", errors="replace").rstrip("\r")
+    try:
+        return TopValue(orjson.loads(raw_line), number, text)
+    except orjson.JSONDecodeError as exc:
+        return BadInput(RecordError(_json_reason(exc), line=number), text)
+
+
+def _json_reason(exc: orjson.JSONDecodeError) -> str:
+    message = str(exc)
+    if "recursion" in message.lower():
+        return "invalid JSON: nested too deeply"
+    return f"invalid JSON: {message}"
+
+
+def max_depth_exceeded(value: JSON, limit: int) -> bool:
+    """True when containers nest deeper than ``limit`` (iterative: no recursion to blow up)."""
+    stack: list[tuple[JSON, int]] = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        children: Iterable[JSON]
+        if isinstance(current, dict):
+            children = current.values()
+        elif isinstance(current, list):
+            children = current
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def container_count(text: str | bytes) -> int:
+    """Upper bound of nesting depth, at C speed: a value can not nest deeper than its brackets."""
+    if isinstance(text, bytes):
+        return text.count(b"{") + text.count(b"[")
+    return text.count("{") + text.count("[")
+
+
+def read_path_bytes(path: str, *, limit: int) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"{path}: can not read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise PayloadTooLarge(f"{path}: larger than {limit} bytes")
+    return decompress(data, limit=limit)
+
+

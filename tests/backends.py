@@ -1,0 +1,72 @@
+"""Log backends under test: each yields a database URL and a way to tamper with it by hand."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    schema: str | None = None
+    path: Path | None = None
+
+    def tamper(self, sql: str) -> None:
+        """Run SQL as someone editing the database by hand, append-only triggers bypassed."""
+        if self.path is not None:
+            with sqlite3.connect(self.path) as conn:
+                conn.execute("DROP TRIGGER IF EXISTS events_no_update")
+                conn.execute("DROP TRIGGER IF EXISTS events_no_delete")
+                conn.execute(sql)
+            return
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f"SET search_path TO {self.schema}")
+            conn.execute("ALTER TABLE events DISABLE TRIGGER USER")
+            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute("ALTER TABLE events ENABLE TRIGGER USER")
+
+    def execute(self, sql: str) -> None:
+        """Run SQL with the triggers in place (as an ordinary client would)."""
+        if self.path is not None:
+            with sqlite3.connect(self.path) as conn:
+                conn.execute(sql)
+            return
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f"SET search_path TO {self.schema}")
+            conn.execute(sql)  # type: ignore[arg-type]
+
+
+@contextmanager
+def sqlite_backend(tmp_path: Path) -> Iterator[Backend]:
+    path = tmp_path / "log.db"
+    yield Backend("sqlite", f"sqlite:///{path}", path=path)
+
+
+@contextmanager
+def postgres_backend() -> Iterator[Backend]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        url = f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+        yield Backend("postgres", url, schema=schema)
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def backend(name: str, tmp_path: Path) -> Iterator[Backend]:
+    manager = sqlite_backend(tmp_path) if name == "sqlite" else postgres_backend()
+    with manager as made:
+        yield made

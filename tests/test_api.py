@@ -1,0 +1,172 @@
+"""The HTTP API over a real SQLite log: ingest shapes, limits, quarantine, reads, auth, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.keys import Scope
+from api.services import Services
+from ingest.settings import Settings
+from tests.helpers import envelope, ndjson
+
+AWS_KEY = "AKIAQYLPMN5HFIQR7XYZ"
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    opened = Services.open(Settings(db=f"sqlite:///{tmp_path / 'api.db'}", max_body_bytes=64 * 1024,
+                                    max_json_depth=16))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services=services)) as test_client:
+        yield test_client
+
+
+def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_ndjson_transcript_ingests_once(client: TestClient, shared_data: Path) -> None:
+    body = (shared_data / "claude-code" / "short.jsonl").read_bytes()
+    first = client.post("/v1/ingest/claude-code", content=body)
+    assert first.status_code == 200, first.text
+    report = first.json()
+    assert report["format"] == "claude-code" and report["rejected"] == 0
+    assert report["appended"] >= body.count(b"\n")
+    again = client.post("/v1/ingest/claude-code", content=body).json()
+    assert (again["appended"], again["duplicates"]) == (0, report["appended"])
+
+
+def test_auto_detects_the_format(client: TestClient, shared_data: Path) -> None:
+    body = (shared_data / "claude-code" / "tool_heavy.jsonl").read_bytes()
+    report = client.post("/v1/ingest/auto", content=body).json()
+    assert report["format"] == "claude-code" and report["appended"] > 0
+
+
+@pytest.mark.parametrize("shape", ["array", "object-with-list", "single", "ndjson"])
+def test_envelopes_in_every_body_shape(client: TestClient, shape: str) -> None:
+    docs = [envelope(n) for n in range(3)]
+    body = {"array": orjson.dumps(docs), "object-with-list": orjson.dumps({"events": docs}),
+            "single": orjson.dumps(docs[0]), "ndjson": ndjson(docs)}[shape]
+    report = client.post("/v1/events", content=body).json()
+    assert report["appended"] == (1 if shape == "single" else 3) and report["rejected"] == 0
+
+
+def test_sessions_and_their_events_read_back(client: TestClient) -> None:
+    client.post("/v1/events", content=ndjson([envelope(n) for n in range(5)]))
+    sessions = client.get("/v1/sessions").json()["sessions"]
+    assert [(s["session_id"], s["event_count"]) for s in sessions] == [("sess-1", 5)]
+    page = client.get("/v1/sessions/sess-1/events", params={"limit": 3}).json()
+    assert [e["log"]["seq"] for e in page["events"]] == [1, 2, 3]
+    rest = client.get("/v1/sessions/sess-1/events", params={"after": page["next"]}).json()
+    assert [e["native_id"] for e in rest["events"]] == ["sess-1/3", "sess-1/4"]
+    assert client.get("/v1/sessions/unknown/events").status_code == 404
+
+
+def test_rejected_records_are_reported_and_quarantined(client: TestClient) -> None:
+    bad_kind = {**envelope(2), "kind": "telepathy"}
+    body = ndjson([envelope(1)]) + b'{"source": "test-agent", "nati\n' + ndjson([bad_kind])
+    report = client.post("/v1/events", content=body).json()
+    assert report["appended"] == 1 and report["rejected"] == 2
+    by_line = {e["line"]: e for e in report["errors"]}
+    assert "invalid JSON" in by_line[2]["reason"]
+    assert by_line[3]["field"] == "kind" and by_line[3]["index"] == 1
+    kept = client.get("/v1/quarantine").json()["rejected"]
+    assert sorted(r["line"] for r in kept) == [2, 3]
+    assert any('"nati' in r["payload"] for r in kept)
+
+
+def test_all_rejected_is_422(client: TestClient) -> None:
+    response = client.post("/v1/events", content=b"[1, 2]")
+    assert response.status_code == 422
+    assert response.json()["rejected"] == 2
+
+
+def test_body_over_the_limit_is_413(client: TestClient) -> None:
+    big = orjson.dumps([envelope(n, padding="x" * 1000) for n in range(100)])
+    response = client.post("/v1/events", content=big)
+    assert response.status_code == 413 and "limit" in response.json()["detail"]
+    assert client.get("/v1/sessions").json()["sessions"] == []
+
+
+def test_nesting_over_the_limit_is_422(client: TestClient) -> None:
+    deep: object = "bottom"
+    for _ in range(40):
+        deep = {"x": deep}
+    response = client.post("/v1/events", content=orjson.dumps(envelope(1, deep=deep)))
+    assert response.status_code == 422
+    assert "nested deeper than 16" in response.json()["errors"][0]["reason"]
+    hopeless = b"[" * 5000 + b"]" * 5000
+    assert client.post("/v1/events", content=hopeless).status_code == 422
+
+
+def test_unknown_format_is_404(client: TestClient) -> None:
+    response = client.post("/v1/ingest/no-such-format", content=b"{}")
+    assert response.status_code == 404 and "no-such-format" in response.json()["detail"]
+
+
+def test_secrets_never_reach_the_database(client: TestClient, services: Services,
+                                          tmp_path: Path) -> None:
+    doc = envelope(1, command=f"aws configure set aws_access_key_id {AWS_KEY}")
+    client.post("/v1/events", content=orjson.dumps(doc))
+    client.post("/v1/events", content=b'{"broken": "' + AWS_KEY.encode() + b'"')
+    stored = client.get("/v1/sessions/sess-1/events").json()["events"][0]
+    assert AWS_KEY not in stored["raw"]["command"] and "[REDACTED:" in stored["raw"]["command"]
+    services.log.close()
+    for path in tmp_path.glob("api.db*"):
+        assert AWS_KEY.encode() not in path.read_bytes(), path
+
+
+def test_gzip_bodies_are_accepted(client: TestClient) -> None:
+    import gzip
+
+    body = gzip.compress(ndjson([envelope(n) for n in range(4)]))
+    assert client.post("/v1/events", content=body).json()["appended"] == 4
+
+
+def test_metrics_count_ingest(client: TestClient) -> None:
+    client.post("/v1/events", content=ndjson([envelope(n) for n in range(3)]))
+    text = client.get("/metrics").text
+    assert 'blackbox_events_appended_total{format="blackbox"} 3.0' in text
+    assert "blackbox_group_commits" in text
+
+
+def test_keys_and_scopes(client: TestClient, services: Services) -> None:
+    _, ingest_key = services.keys.create([Scope.INGEST], "agent")
+    _, read_key = services.keys.create([Scope.READ], "viewer")
+    _, admin_key = services.keys.create([Scope.ADMIN], "ops")
+
+    def auth(key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    body = ndjson([envelope(1)])
+    assert client.post("/v1/events", content=body).status_code == 401
+    assert client.post("/v1/events", content=body, headers=auth("bbx_wrong")).status_code == 401
+    assert client.post("/v1/events", content=body, headers=auth(ingest_key)).status_code == 200
+    assert client.get("/v1/sessions", headers=auth(ingest_key)).status_code == 403
+    assert client.get("/v1/quarantine", headers=auth(ingest_key)).status_code == 403
+    assert client.post("/v1/events", content=body, headers=auth(read_key)).status_code == 403
+    assert client.get("/v1/sessions", headers=auth(read_key)).status_code == 200
+    assert client.get("/v1/quarantine", headers=auth(read_key)).status_code == 403
+    assert client.get("/v1/quarantine", headers=auth(admin_key)).status_code == 200
+    assert client.get("/v1/sessions", headers={"X-API-Key": admin_key}).status_code == 200
+    key_id = next(k.id for k in services.keys.list() if k.name == "agent")
+    assert services.keys.revoke(key_id)
+    assert client.post("/v1/events", content=body, headers=auth(ingest_key)).status_code == 401
+
+
+def test_keys_are_stored_hashed(services: Services, tmp_path: Path) -> None:
+    _, token = services.keys.create([Scope.ADMIN])
+    services.close()
+    for path in tmp_path.glob("api.db*"):
+        assert token.encode() not in path.read_bytes()

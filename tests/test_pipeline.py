@@ -1,0 +1,135 @@
+"""The shared ingest path: every shared transcript line lands, re-ingest is a no-op, bad input
+is quarantined with its position, nothing else is lost."""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from ingest.envelope import EventKind
+from ingest.log import EventLog, Recorded, open_log
+from ingest.pipeline import AUTO, Preparer, ingest_bytes
+from ingest.reader import decompress, top_values
+from ingest.redact import Redactor
+from tests.helpers import envelope, ndjson
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[EventLog]:
+    opened = open_log(f"sqlite:///{tmp_path / 'pipeline.db'}")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def preparer() -> Preparer:
+    return Preparer(Redactor(b"k" * 32), max_depth=64, chunk_size=500)
+
+
+def transcript_files(shared_data: Path) -> list[Path]:
+    return sorted((shared_data / "claude-code").rglob("*.jsonl"))
+
+
+def read_everything(log: EventLog) -> list[Recorded]:
+    out: list[Recorded] = []
+    while batch := log.read_all(after_position=out[-1].position if out else 0, limit=5000):
+        out.extend(batch)
+    return out
+
+
+def test_every_shared_transcript_line_ingests_once(log: EventLog, preparer: Preparer,
+                                                   shared_data: Path) -> None:
+    files = transcript_files(shared_data)
+    assert any("subagents" in p.parts for p in files)
+    lines = 0
+    for path in files:
+        data = path.read_bytes()
+        lines += sum(1 for line in data.splitlines() if line.strip())
+        report = ingest_bytes(log, preparer, data, AUTO, origin=str(path))
+        assert report.format == "claude-code" and report.errors == [], (path, report.errors[:3])
+    stored = read_everything(log)
+    assert len(stored) >= lines
+    assert log.verify().ok
+    for path in files:
+        again = ingest_bytes(log, preparer, path.read_bytes(), "claude-code", origin=str(path))
+        assert again.appended == 0 and again.errors == []
+    assert log.count_events() == len(stored)
+
+
+def test_shared_transcripts_map_to_the_right_kinds(log: EventLog, preparer: Preparer,
+                                                   shared_data: Path) -> None:
+    for path in transcript_files(shared_data):
+        ingest_bytes(log, preparer, path.read_bytes(), "claude-code", origin=str(path))
+    stored = [r.event for r in read_everything(log)]
+    kinds = Counter(e.kind for e in stored)
+    for kind in (EventKind.AGENT_REASONING, EventKind.AGENT_MESSAGE, EventKind.TOOL_CALL,
+                 EventKind.TOOL_RESULT, EventKind.USER_MESSAGE, EventKind.SYSTEM, EventKind.OTHER):
+        assert kinds[kind] > 0, kind
+    calls = {e.call_id for e in stored if e.kind == EventKind.TOOL_CALL}
+    results = [e for e in stored if e.kind == EventKind.TOOL_RESULT]
+    assert results and all(r.call_id in calls for r in results)
+    subagent = [e for e in stored if e.attributes.get("agent_id")]
+    assert subagent and all(e.session_id and e.stream == e.session_id for e in subagent)
+    sessions = {s.session_id for s in log.sessions()}
+    assert {e.session_id for e in subagent} <= sessions
+
+
+def test_bad_lines_are_quarantined_with_file_and_line(log: EventLog, preparer: Preparer,
+                                                      shared_data: Path) -> None:
+    good = (shared_data / "claude-code" / "short.jsonl").read_bytes().splitlines()
+    data = b"\n".join([good[0], b"", b"{not json", good[1], b'"a string"']) + b"\n"
+    report = ingest_bytes(log, preparer, data, "claude-code", origin="mixed.jsonl")
+    assert report.appended == 2
+    assert [(e.location, e.line) for e in report.errors] == [("mixed.jsonl", 3), ("mixed.jsonl", 5)]
+    kept = log.rejects()
+    assert [r.rejected.payload for r in kept] == ["{not json", '"a string"']
+    assert all(r.rejected.origin == "mixed.jsonl" for r in kept)
+
+
+def test_undetectable_input_is_quarantined_naming_what_was_tried(log: EventLog,
+                                                                 preparer: Preparer) -> None:
+    report = ingest_bytes(log, preparer, ndjson([{"weird": 1}, {"weird": 2}]), AUTO)
+    assert report.appended == 0 and report.rejected == 2
+    assert "tried: blackbox, claude-code" in report.errors[0].reason
+    assert len(log.rejects()) == 2
+
+
+def test_a_failing_record_does_not_take_its_neighbours_down(log: EventLog,
+                                                            preparer: Preparer) -> None:
+    docs = [envelope(1), {**envelope(2), "time": "yesterday"}, envelope(3)]
+    report = ingest_bytes(log, preparer, orjson.dumps(docs), "blackbox")
+    assert report.appended == 2
+    (error,) = report.errors
+    assert (error.index, error.field) == (1, "time") and error.line is None
+
+
+def test_secrets_are_redacted_before_append(log: EventLog, preparer: Preparer) -> None:
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    report = ingest_bytes(log, preparer, orjson.dumps(envelope(1, note=f"token {token}")), "blackbox")
+    assert report.appended == 1
+    (stored,) = read_everything(log)
+    assert token not in orjson.dumps(stored.event.to_document()).decode()
+    assert "[REDACTED:" in stored.event.raw["note"]
+
+
+def test_reader_shapes_and_line_numbers() -> None:
+    assert [t.value for t in top_values(b'[{"a": 1}, {"a": 2}]')] == [[{"a": 1}, {"a": 2}]]
+    assert [t.value for t in top_values(b'{"a": 1}')] == [{"a": 1}]
+    pretty = b'{\n  "a": 1\n}\n'
+    assert [t.value for t in top_values(pretty)] == [{"a": 1}]
+    lines = list(top_values(b'\n\n{"a": 1}\n{"b": 2}\n'))
+    assert [(t.line, t.value) for t in lines] == [(3, {"a": 1}), (4, {"b": 2})]
+    assert list(top_values(b"   \n")) == []
+
+
+def test_gzip_input_and_bombs() -> None:
+    assert decompress(gzip.compress(b'{"a": 1}'), limit=100) == b'{"a": 1}'
+    from ingest.errors import PayloadTooLarge
+
+    with pytest.raises(PayloadTooLarge):
+        decompress(gzip.compress(b"0" * 10_000), limit=1000)
