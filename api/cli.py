@@ -104,18 +104,30 @@ def is_loopback(host: str) -> bool:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", default=AUTO, show_default=True,
               help="Source format, or auto to detect it from the content.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A fact the records lack, e.g. cluster=prod for Kubernetes audit logs.")
 @db_option
 @json_option
-def ingest(paths: tuple[str, ...], fmt: str, db: str | None, as_json: bool) -> None:
+def ingest(paths: tuple[str, ...], fmt: str, params: tuple[str, ...], db: str | None,
+           as_json: bool) -> None:
     """Append the records of files (directories are searched) to the log."""
     files = list(_input_files(paths))
+    given = _parse_params(params)
     with _services(db) as services:
-        report = _ingest_files(services, files, fmt, progress=not as_json)
+        report = _ingest_files(services, files, fmt, given, progress=not as_json)
     if as_json:
         click.echo(orjson.dumps(_cli_report(report)).decode())
     else:
         _print_report(report, len(files))
     sys.exit(1 if report.errors else 0)
+
+
+def _parse_params(params: tuple[str, ...]) -> dict[str, str]:
+    pairs = [p.partition("=") for p in params]
+    bad = [p for p, (_, sep, _) in zip(params, pairs, strict=True) if not sep]
+    if bad:
+        raise click.BadParameter(f"expected KEY=VALUE, got {bad[0]!r}", param_hint="--param")
+    return {key: value for key, _, value in pairs}
 
 
 def _input_files(paths: tuple[str, ...]) -> Iterator[Path]:
@@ -128,22 +140,22 @@ def _input_files(paths: tuple[str, ...]) -> Iterator[Path]:
             yield path
 
 
-def _ingest_files(services: Services, files: list[Path], fmt: str, *,
+def _ingest_files(services: Services, files: list[Path], fmt: str, params: dict[str, str], *,
                   progress: bool) -> IngestReport:
     total = IngestReport(format=None if fmt == AUTO else fmt)
     sizes = sum(path.stat().st_size for path in files)
     with click.progressbar(length=sizes, label="ingesting", file=sys.stderr,
                            hidden=not progress or sizes < 4 * 1024**2) as bar:
         for path in files:
-            total.merge(_ingest_file(services, path, fmt))
+            total.merge(_ingest_file(services, path, fmt, params))
             bar.update(path.stat().st_size)
     return total
 
 
-def _ingest_file(services: Services, path: Path, fmt: str) -> IngestReport:
+def _ingest_file(services: Services, path: Path, fmt: str, params: dict[str, str]) -> IngestReport:
     with _errors_exit():
         data = read_path_bytes(str(path), limit=_MAX_FILE_BYTES)
-        chosen, chunks = services.preparer.prepare(data, fmt, origin=str(path))
+        chosen, chunks = services.preparer.prepare(data, fmt, origin=str(path), params=params)
         report = IngestReport(format=chosen)
         for prepared in chunks:
             report.add(prepared, commit_prepared(services.log, prepared))

@@ -8,7 +8,7 @@ and position, in the quarantine table — never silently dropped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -91,7 +91,8 @@ class Preparer:
         self.chunk_size = chunk_size
 
     def prepare(self, data: bytes, fmt: str, *, origin: str | None = None,
-                received_at: datetime | None = None) -> tuple[str | None, Iterator[Prepared]]:
+                received_at: datetime | None = None,
+                params: Mapping[str, str] | None = None) -> tuple[str | None, Iterator[Prepared]]:
         """The chosen format and the input's prepared chunks (lazily mapped)."""
         tops: list[TopValue] = []
         early = Prepared()
@@ -104,7 +105,8 @@ class Preparer:
             adapter = get_adapter(fmt) if fmt != AUTO else _detect(tops)
         except UnknownFormat as exc:
             return None, iter([self._reject_all(early, tops, str(exc), fmt, origin)])
-        ctx = AdapterContext(received_at=received_at or utc_now(), origin=origin)
+        ctx = AdapterContext(received_at=received_at or utc_now(), origin=origin,
+                             params=dict(params or {}))
         scan = _Scan(self.redactor.might_contain_secret(data), container_count(data) > self.max_depth)
         return adapter.name, self._chunks(early, adapter, _records(tops, adapter), ctx, scan)
 
@@ -160,9 +162,9 @@ class _Scan:
 
 
 def ingest_bytes(log_: EventLog, preparer: Preparer, data: bytes, fmt: str, *,
-                 origin: str | None = None) -> IngestReport:
+                 origin: str | None = None, params: Mapping[str, str] | None = None) -> IngestReport:
     """Synchronous ingest of one input (CLI and tests): durable when it returns."""
-    chosen, chunks = preparer.prepare(data, fmt, origin=origin)
+    chosen, chunks = preparer.prepare(data, fmt, origin=origin, params=params)
     report = IngestReport(format=chosen)
     for prepared in chunks:
         report.add(prepared, commit_prepared(log_, prepared))

@@ -95,7 +95,7 @@ def test_undetectable_input_is_quarantined_naming_what_was_tried(log: EventLog,
                                                                  preparer: Preparer) -> None:
     report = ingest_bytes(log, preparer, ndjson([{"weird": 1}, {"weird": 2}]), AUTO)
     assert report.appended == 0 and report.rejected == 2
-    assert "tried: blackbox, claude-code" in report.errors[0].reason
+    assert "tried: " in report.errors[0].reason and "claude-code" in report.errors[0].reason
     assert len(log.rejects()) == 2
 
 

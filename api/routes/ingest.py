@@ -40,7 +40,7 @@ async def _ingest(fmt: str, request: Request, services: ServicesDep,
                   metrics: MetricsDep) -> JsonResponse:
     started = time.perf_counter()
     data = await read_body(request, services.settings.max_body_bytes)
-    chosen, prepared = await _prepare(services, data, fmt)
+    chosen, prepared = await _prepare(services, data, fmt, dict(request.query_params))
     report = IngestReport(format=chosen)
     for chunk in prepared:
         await run_in_threadpool(services.log.record_rejects, chunk.rejects)
@@ -51,9 +51,10 @@ async def _ingest(fmt: str, request: Request, services: ServicesDep,
     return JsonResponse(report.to_json(), status_code=status)
 
 
-async def _prepare(services: ServicesDep, data: bytes, fmt: str) -> tuple[str | None, list[Prepared]]:
+async def _prepare(services: ServicesDep, data: bytes, fmt: str,
+                   params: dict[str, str]) -> tuple[str | None, list[Prepared]]:
     def run() -> tuple[str | None, list[Prepared]]:
-        chosen, chunks = services.preparer.prepare(data, fmt)
+        chosen, chunks = services.preparer.prepare(data, fmt, params=params)
         return chosen, list(chunks)
 
     return run() if len(data) <= _INLINE_BYTES else await run_in_threadpool(run)

@@ -12,8 +12,11 @@ from ingest.errors import UnknownFormat
 
 __all__ = ["Adapter", "AdapterContext", "adapter_names", "detect_adapter", "get_adapter"]
 
-# Order matters for auto-detection: the most specific formats first.
-_ADAPTERS: tuple[Adapter, ...] = (BlackboxAdapter(), ClaudeCodeAdapter())
+# Order matters for auto-detection: the most specific formats first. One line per adapter.
+_ADAPTERS: tuple[Adapter, ...] = (
+    BlackboxAdapter(),
+    ClaudeCodeAdapter(),
+)
 _BY_NAME = {adapter.name: adapter for adapter in _ADAPTERS}
 
 

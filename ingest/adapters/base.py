@@ -19,12 +19,15 @@ from ingest.envelope import JSON, Event
 class AdapterContext:
     """Per-input state shared by the records of one file or request.
 
-    ``origin`` is the file path (CLI) or ``None`` (HTTP). ``state`` lets an adapter remember what
+    ``origin`` is the file path (CLI) or ``None`` (HTTP). ``params`` are caller-given facts the
+    records themselves lack (e.g. ``cluster`` for Kubernetes audit logs), from HTTP query
+    parameters or ``blackbox ingest --param k=v``. ``state`` lets an adapter remember what
     earlier records said (e.g. which tool a call id belongs to) within one input.
     """
 
     received_at: datetime
     origin: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
 
 
