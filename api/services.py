@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.redact import Redactor
-
 from api.keys import KeyStore
 from ingest.log import EventLog, open_log
 from ingest.pipeline import Preparer
+from ingest.redact import Redactor
 from ingest.settings import Settings
 
 
