@@ -107,7 +107,7 @@ class Preparer:
             return None, iter([self._reject_all(early, tops, str(exc), fmt, origin)])
         ctx = AdapterContext(received_at=received_at or utc_now(), origin=origin,
                              params=dict(params or {}))
-        scan = _Scan(self.redactor.might_contain_secret(data), container_count(data) > self.max_depth)
+        scan = _Scan(data, self.redactor, self.max_depth)
         return adapter.name, self._chunks(early, adapter, _records(tops, adapter), ctx, scan)
 
     def _chunks(self, early: Prepared, adapter: Adapter, records: Iterable[SourceRecord],
@@ -135,9 +135,9 @@ class Preparer:
     def _clean(self, record: SourceRecord, scan: _Scan) -> JSON:
         """Depth-checked and secret-redacted value (walks only when the cheap scans say so)."""
         value = record.value
-        if scan.depth and max_depth_exceeded(value, self.max_depth):
+        if scan.may_be_deep(record.text) and max_depth_exceeded(value, self.max_depth):
             raise RecordError(f"JSON nested deeper than {self.max_depth} levels")
-        if scan.secrets and (record.text is None or self.redactor.might_contain_secret(record.text)):
+        if scan.may_hold_secret(record.text):
             value = self.redactor.redact_value(value)
         return value
 
@@ -155,10 +155,31 @@ class Preparer:
         return prepared
 
 
-@dataclass(frozen=True, slots=True)
 class _Scan:
-    secrets: bool
-    depth: bool
+    """C-speed pre-checks that decide whether a record needs a Python walk.
+
+    A record with its own text (an NDJSON line) is checked alone; records of a whole JSON
+    document share one check of the document, made at most once.
+    """
+
+    def __init__(self, data: bytes, redactor: Redactor, max_depth: int) -> None:
+        self._data, self._redactor, self._max_depth = data, redactor, max_depth
+        self._whole_secret: bool | None = None
+        self._whole_deep: bool | None = None
+
+    def may_be_deep(self, text: str | None) -> bool:
+        if text is not None:
+            return container_count(text) > self._max_depth
+        if self._whole_deep is None:
+            self._whole_deep = container_count(self._data) > self._max_depth
+        return self._whole_deep
+
+    def may_hold_secret(self, text: str | None) -> bool:
+        if text is not None:
+            return self._redactor.might_contain_secret(text)
+        if self._whole_secret is None:
+            self._whole_secret = self._redactor.might_contain_secret(self._data)
+        return self._whole_secret
 
 
 def ingest_bytes(log_: EventLog, preparer: Preparer, data: bytes, fmt: str, *,
