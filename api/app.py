@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 
 from api.metrics import Metrics
 from api.responses import JsonResponse
-from api.routes import health, ingest, read
+from api.routes import health, hooks, ingest, otlp, read
 from api.services import Services
 from ingest.errors import (
     AuthError,
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="Blackbox", version="0.1.0", lifespan=lifespan,
                   default_response_class=JsonResponse)
-    for router in (health.router, ingest.router, read.router):
+    for router in (health.router, ingest.router, read.router, hooks.router, otlp.router):
         app.include_router(router)
     app.add_exception_handler(BlackboxError, _blackbox_error)  # type: ignore[arg-type]
     return app

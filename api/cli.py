@@ -1,27 +1,36 @@
-"""The ``blackbox`` command. Exit status: 0 ok, 1 something rejected or a chain broken, 2 misuse."""
+"""The ``blackbox`` command. Exit status: 0 ok, 1 something rejected or a chain broken, 2 misuse.
+
+Claude Code runs ``blackbox hook claude-code`` for every hook event, so importing this module
+must stay cheap: FastAPI, SQLAlchemy, pydantic-settings and the pipeline are imported inside the
+commands that need them (that halves the hook's start-up time, paid on every tool call).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
+import signal
 import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
 
-from api.keys import KeyStore, Scope
-from api.routes.read import recorded_json, session_json, vars_of
-from api.services import Services
 from ingest.errors import BlackboxError, ConfigError
-from ingest.pipeline import AUTO, IngestReport, commit_prepared
-from ingest.reader import read_path_bytes
-from ingest.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from api.services import Services
+    from ingest.pipeline import IngestReport
+    from ingest.settings import Settings
+    from ingest.watch import Sink, Watcher
+
+_AUTO = "auto"  # ingest.pipeline.AUTO
+_SCOPES = ("ingest", "read", "admin")  # api.keys.Scope values (tests check they agree)
 _INPUT_SUFFIXES = (".jsonl", ".json", ".ndjson", ".gz", ".log")
 _MAX_FILE_BYTES = 4 * 1024**3
 
@@ -36,12 +45,16 @@ def main() -> None:
 
 
 def _settings(db: str | None, **overrides: Any) -> Settings:
+    from ingest.settings import get_settings
+
     values = {"db": db, **overrides}
     return get_settings().model_copy(update={k: v for k, v in values.items() if v is not None})
 
 
 @contextmanager
 def _services(db: str | None) -> Iterator[Services]:
+    from api.services import Services
+
     with _errors_exit():
         services = Services.open(_settings(db))
     try:
@@ -79,6 +92,8 @@ def serve(db: str | None, host: str | None, port: int | None) -> None:
 
 def refuse_open_bind(settings: Settings) -> None:
     """A non-loopback bind needs API keys: the open local mode must never face a network."""
+    from api.keys import KeyStore
+
     if is_loopback(settings.host):
         return
     keys = KeyStore(settings.db)
@@ -102,7 +117,7 @@ def is_loopback(host: str) -> bool:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--format", "fmt", default=AUTO, show_default=True,
+@click.option("--format", "fmt", default=_AUTO, show_default=True,
               help="Source format, or auto to detect it from the content.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="A fact the records lack, e.g. cluster=prod for Kubernetes audit logs.")
@@ -142,7 +157,9 @@ def _input_files(paths: tuple[str, ...]) -> Iterator[Path]:
 
 def _ingest_files(services: Services, files: list[Path], fmt: str, params: dict[str, str], *,
                   progress: bool) -> IngestReport:
-    total = IngestReport(format=None if fmt == AUTO else fmt)
+    from ingest.pipeline import IngestReport
+
+    total = IngestReport(format=None if fmt == _AUTO else fmt)
     sizes = sum(path.stat().st_size for path in files)
     with click.progressbar(length=sizes, label="ingesting", file=sys.stderr,
                            hidden=not progress or sizes < 4 * 1024**2) as bar:
@@ -153,6 +170,9 @@ def _ingest_files(services: Services, files: list[Path], fmt: str, params: dict[
 
 
 def _ingest_file(services: Services, path: Path, fmt: str, params: dict[str, str]) -> IngestReport:
+    from ingest.pipeline import IngestReport, commit_prepared
+    from ingest.reader import read_path_bytes
+
     with _errors_exit():
         data = read_path_bytes(str(path), limit=_MAX_FILE_BYTES)
         chosen, chunks = services.preparer.prepare(data, fmt, origin=str(path), params=params)
@@ -181,6 +201,8 @@ def _print_report(report: IngestReport, files: int) -> None:
 @json_option
 def sessions(db: str | None, as_json: bool) -> None:
     """List recorded sessions, most recent first."""
+    from api.routes.read import session_json
+
     with _services(db) as services:
         rows = [session_json(s) for s in services.log.sessions(limit=100_000)]
     if as_json:
@@ -197,6 +219,8 @@ def sessions(db: str | None, as_json: bool) -> None:
 @json_option
 def events(session_id: str, db: str | None, as_json: bool) -> None:
     """Print a session's events (``--json``: Blackbox JSONL, re-importable losslessly)."""
+    from api.routes.read import recorded_json
+
     with _services(db) as services:
         after = 0
         while batch := services.log.read_session(session_id, after_position=after, limit=5000):
@@ -218,6 +242,8 @@ def _print_event(doc: dict[str, Any], as_json: bool) -> None:
 @json_option
 def verify(db: str | None, as_json: bool) -> None:
     """Recompute every hash chain; exit 1 naming the first broken event of each stream."""
+    from api.routes.read import vars_of
+
     with _services(db) as services:
         report = services.log.verify()
     if as_json:
@@ -240,10 +266,12 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--scope", "scopes", multiple=True, required=True,
-              type=click.Choice([s.value for s in Scope]), help="Repeat for several scopes.")
+              type=click.Choice(_SCOPES), help="Repeat for several scopes.")
 @click.option("--name", default="", help="A label for the key.")
 @db_option
 def keys_create(scopes: tuple[str, ...], name: str, db: str | None) -> None:
+    from api.keys import KeyStore, Scope
+
     with _errors_exit():
         store = KeyStore(_settings(db).db)
         key, token = store.create([Scope(s) for s in scopes], name)
@@ -255,6 +283,8 @@ def keys_create(scopes: tuple[str, ...], name: str, db: str | None) -> None:
 @keys.command("list")
 @db_option
 def keys_list(db: str | None) -> None:
+    from api.keys import KeyStore
+
     with _errors_exit():
         store = KeyStore(_settings(db).db)
         for key in store.list():
@@ -267,6 +297,8 @@ def keys_list(db: str | None) -> None:
 @click.argument("key_id")
 @db_option
 def keys_revoke(key_id: str, db: str | None) -> None:
+    from api.keys import KeyStore
+
     with _errors_exit():
         store = KeyStore(_settings(db).db)
         revoked = store.revoke(key_id)
@@ -275,6 +307,138 @@ def keys_revoke(key_id: str, db: str | None) -> None:
         click.echo(f"blackbox: no active key {key_id!r}", err=True)
         sys.exit(1)
     click.echo(f"revoked {key_id}")
+
+
+@main.group()
+def hook() -> None:
+    """Record agent hook events (the agent runs this for each event; see the README)."""
+
+
+@hook.command("claude-code")
+@click.option("--server", envvar="BLACKBOX_SERVER", default=None,
+              help="Blackbox server URL (default http://127.0.0.1:8765).")
+@click.option("--fail-mode", type=click.Choice(["open", "closed"]), envvar="BLACKBOX_HOOK_FAIL_MODE",
+              default="open", show_default=True,
+              help="When the server is unreachable: allow (open) or deny (closed) tool calls.")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Spool and offsets (default $BLACKBOX_STATE_DIR or ~/.local/state/blackbox).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds to wait for the server (connect, and each read).")
+def hook_claude_code(server: str | None, fail_mode: str, state_dir: Path | None,
+                     timeout: float) -> None:
+    """Read a Claude Code hook payload on stdin, record it, print the hook output on stdout.
+
+    Ships the transcript lines written since the previous call first, so the log holds the
+    reasoning before the call it led to. Unreachable server: the event is spooled and sent later.
+    """
+    from api import hook_client as hc
+
+    mode = hc.FailMode(fail_mode)
+    try:
+        payload = hc.stamp(hc.parse_payload(sys.stdin.buffer.read()))
+    except ValueError as exc:
+        click.echo(f"blackbox hook: {exc}", err=True)
+        sys.exit(2 if mode is hc.FailMode.CLOSED else 1)  # Claude Code: 2 blocks, 1 goes on
+    config = hc.HookConfig(server=server or hc.DEFAULT_SERVER, fail_mode=mode, state_dir=state_dir,
+                           api_key=os.environ.get("BLACKBOX_API_KEY") or None, timeout=timeout)
+    try:
+        output = hc.run_hook(payload, config)
+    except Exception as exc:  # a full disk or a bug must still answer as the fail mode says
+        output = hc.failure_output(hc.event_name(payload), mode, f"internal error: {exc!r}")
+    click.echo(orjson.dumps(output).decode())
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--server", default=None, help="Ship to this Blackbox server (else to the log of --db).")
+@db_option
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where positions are kept (default $BLACKBOX_STATE_DIR or ~/.local/state/blackbox).")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
+              help="Seconds between passes.")
+@click.option("--once", is_flag=True, help="One pass, then exit (1 if something could not be shipped).")
+def watch(directory: Path, server: str | None, db: str | None, state_dir: Path | None,
+          interval: float, once: bool) -> None:
+    """Ship Claude Code transcripts under DIRECTORY (e.g. ~/.claude/projects) as they grow.
+
+    New files are picked up; each line is shipped once, also across restarts (positions are kept
+    in the state directory, per destination). Stops cleanly on SIGINT / SIGTERM.
+    """
+    from api.hook_client import default_state_dir, locked, make_state_dir
+
+    if server and db and click.get_current_context().get_parameter_source("db") == \
+            click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("give --server or --db, not both")
+    state = make_state_dir(state_dir or default_state_dir())
+    with locked(state / "watch.lock", wait=False) as mine:
+        if not mine:
+            click.echo(f"blackbox: another watcher uses {state}; give it its own --state-dir", err=True)
+            sys.exit(2)
+        with _watch_sink(server, db) as (sink, destination):
+            watcher = _watcher(directory, state, sink, destination)
+            click.echo(f"blackbox: watching {directory} -> {destination}", err=True)
+            ok = watcher.scan() if once else _watch_until_signalled(watcher, interval)
+    click.echo(f"blackbox: {watcher.shipped_lines} line(s) shipped", err=True)
+    sys.exit(0 if ok else 1)
+
+
+@contextmanager
+def _watch_sink(server: str | None, db: str | None) -> Iterator[tuple[Sink, str]]:
+    """Where the lines go: a server over HTTP, or the local log (durable when the sink returns)."""
+    if server:
+        from api.hook_client import Shipper
+        from ingest.watch import CHUNK_BYTES
+
+        with Shipper(server, api_key=os.environ.get("BLACKBOX_API_KEY") or None, timeout=30.0,
+                     batch_bytes=CHUNK_BYTES) as shipper:
+            yield shipper.sink, server
+        return
+    with _services(db) as services:
+        yield _log_sink(services), services.settings.db
+
+
+def _log_sink(services: Services) -> Sink:
+    from ingest.pipeline import commit_prepared
+    from ingest.watch import ShipFailed
+
+    def sink(path: Path, lines: bytes) -> None:
+        try:
+            _, chunks = services.preparer.prepare(lines, "claude-code", origin=str(path))
+            for prepared in chunks:
+                commit_prepared(services.log, prepared)
+        except BlackboxError as exc:  # database busy or gone: keep the position, retry later
+            raise ShipFailed(str(exc)) from exc
+
+    return sink
+
+
+def _watcher(directory: Path, state: Path, sink: Sink, destination: str) -> Watcher:
+    from ingest.watch import OffsetStore, Watcher
+
+    # Positions per destination: watching into another log or server starts from the beginning.
+    key = hashlib.sha256(_canonical_destination(destination).encode()).hexdigest()[:12]
+    store = OffsetStore(state / "watch-offsets" / key)
+    return Watcher(directory, store, sink, report=lambda msg: click.echo(f"blackbox watch: {msg}",
+                                                                          err=True))
+
+
+def _canonical_destination(destination: str) -> str:
+    """A relative SQLite path names another file in another directory: resolve it."""
+    prefix = "sqlite:///"
+    if not destination.startswith(prefix):
+        return destination
+    path, sep, query = destination[len(prefix):].partition("?")
+    return f"{prefix}{Path(path).resolve()}{sep}{query}"
+
+
+def _watch_until_signalled(watcher: Watcher, interval: float) -> bool:
+    def stop(_signum: int, _frame: object) -> None:
+        watcher.stopped = True  # the chunk being shipped is finished and its position saved first
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    watcher.run(interval)
+    return True
 
 
 if __name__ == "__main__":

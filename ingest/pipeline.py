@@ -11,15 +11,16 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 import orjson
 
-from ingest.adapters import Adapter, AdapterContext, detect_adapter, get_adapter
+from ingest.adapters import Adapter, AdapterContext, adapter_names, detect_adapter, get_adapter
 from ingest.envelope import JSON, utc_now
 from ingest.errors import RecordError, UnknownFormat
 from ingest.log import AppendOutcome, Encoded, EventLog, Rejected, encode
-from ingest.reader import BadInput, TopValue, container_count, max_depth_exceeded, top_values
+from ingest.reader import BadInput, TopValue, container_count, max_depth_exceeded, text_records, top_values
 from ingest.redact import Redactor
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,8 @@ class Preparer:
         """The chosen format and the input's prepared chunks (lazily mapped)."""
         tops: list[TopValue] = []
         early = Prepared()
-        for item in top_values(data):
+        lines = fmt in adapter_names() and _reads_lines(get_adapter(fmt))
+        for item in () if lines else top_values(data):
             if isinstance(item, BadInput):
                 self._reject(early, item.error.at(location=origin), item.text, fmt)
             else:
@@ -104,7 +106,12 @@ class Preparer:
         try:
             adapter = get_adapter(fmt) if fmt != AUTO else _detect(tops)
         except UnknownFormat as exc:
-            return None, iter([self._reject_all(early, tops, str(exc), fmt, origin)])
+            found = _detect_text(data) if fmt == AUTO and not tops else None
+            if found is None:
+                return None, iter([self._reject_all(early, tops, str(exc), fmt, origin)])
+            adapter, lines, early = found, True, Prepared()  # no JSON at all, but a text log
+        if lines:
+            tops = list(_text_values(data, adapter))
         ctx = AdapterContext(received_at=received_at or utc_now(), origin=origin,
                              params=dict(params or {}))
         scan = _Scan(data, self.redactor, self.max_depth)
@@ -213,6 +220,27 @@ def _detect(tops: list[TopValue]) -> Adapter:
     for top in tops[:_DETECT_SAMPLE]:
         sample.extend(top.value if isinstance(top.value, list) else [top.value])
     return detect_adapter(sample[:_DETECT_SAMPLE])
+
+
+def _reads_lines(adapter: Adapter) -> bool:
+    """Formats of text logs (e.g. pgaudit) set ``line_format = True``: their records are the
+    input's lines as strings, grouped by the adapter's optional ``split_lines(text)``."""
+    return getattr(adapter, "line_format", False) is True
+
+
+def _text_values(data: bytes, adapter: Adapter) -> Iterator[TopValue]:
+    return text_records(data, getattr(adapter, "split_lines", None))
+
+
+def _detect_text(data: bytes) -> Adapter | None:
+    """For input that is not JSON: the line format that accepts most of its first records."""
+    for name in adapter_names():
+        adapter = get_adapter(name)
+        if _reads_lines(adapter):
+            sample = [top.value for top in islice(_text_values(data, adapter), _DETECT_SAMPLE)]
+            if sample and sum(adapter.accepts(value) for value in sample) * 2 > len(sample):
+                return adapter
+    return None
 
 
 def _records(tops: Iterable[TopValue], adapter: Adapter) -> Iterator[SourceRecord]:

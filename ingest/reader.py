@@ -2,13 +2,14 @@
 
 Accepted shapes: a JSON array, an object holding a list (the adapter says which key), a single
 object, or NDJSON (one JSON value per line). Gzipped input is unpacked. Invalid JSON becomes a
-RecordError at its line; it never hides the valid records around it.
+RecordError at its line; it never hides the valid records around it. Formats of text logs
+(``line_format``) read the input as lines instead: ``text_records``.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import orjson
@@ -61,6 +62,26 @@ def top_values(data: bytes) -> Iterator[TopValue | BadInput]:
     for number, raw_line in enumerate(data.split(b"\n"), start=1):
         if raw_line.strip():
             yield _one_line(raw_line, number)
+
+
+# How a line format groups a text into records: (1-based first line, record text) pairs.
+LineSplitter = Callable[[str], Iterable[tuple[int, str]]]
+
+
+def text_records(data: bytes, split: LineSplitter | None = None) -> Iterator[TopValue]:
+    """The records of a text log (input that is not JSON): each non-blank line by default, or
+    the multi-line records ``split`` groups lines into. A record's value is its text."""
+    text = data.decode("utf-8", errors="replace")
+    for number, record in (split or text_lines)(text):
+        yield TopValue(record, number, record)
+
+
+def text_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Non-blank lines with their 1-based numbers (only ``\\n`` ends a line, as in NDJSON)."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if line.strip():
+            yield number, line
 
 
 def _looks_like_ndjson(data: bytes) -> bool:

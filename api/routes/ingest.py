@@ -40,15 +40,24 @@ async def _ingest(fmt: str, request: Request, services: ServicesDep,
                   metrics: MetricsDep) -> JsonResponse:
     started = time.perf_counter()
     data = await read_body(request, services.settings.max_body_bytes)
-    chosen, prepared = await _prepare(services, data, fmt, dict(request.query_params))
+    report = await ingest_data(services, metrics, data, fmt, dict(request.query_params),
+                               started=started)
+    status = 422 if report.rejected and not (report.appended or report.duplicates) else 200
+    return JsonResponse(report.to_json(), status_code=status)
+
+
+async def ingest_data(services: ServicesDep, metrics: MetricsDep, data: bytes, fmt: str,
+                      params: dict[str, str], *, started: float | None = None) -> IngestReport:
+    """Map and append a read body (durable when it returns); shared with the hooks endpoint."""
+    started = time.perf_counter() if started is None else started
+    chosen, prepared = await _prepare(services, data, fmt, params)
     report = IngestReport(format=chosen)
     for chunk in prepared:
         await run_in_threadpool(services.log.record_rejects, chunk.rejects)
         report.add(chunk, await services.log.append_encoded_async(chunk.encoded))
     _count(metrics, report)
     metrics.ingest_seconds.observe(time.perf_counter() - started)
-    status = 422 if report.rejected and not (report.appended or report.duplicates) else 200
-    return JsonResponse(report.to_json(), status_code=status)
+    return report
 
 
 async def _prepare(services: ServicesDep, data: bytes, fmt: str,

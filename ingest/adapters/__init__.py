@@ -7,6 +7,15 @@ from collections.abc import Sequence
 from ingest.adapters.base import Adapter, AdapterContext
 from ingest.adapters.blackbox import BlackboxAdapter
 from ingest.adapters.claude_code import ClaudeCodeAdapter
+from ingest.adapters.claude_code_hooks import ClaudeCodeHooksAdapter
+from ingest.adapters.cloudtrail import CloudTrailAdapter
+from ingest.adapters.codex import CodexAdapter
+from ingest.adapters.gcp_audit import GcpAuditAdapter
+from ingest.adapters.kubernetes import KubernetesAuditAdapter
+from ingest.adapters.otlp import OtlpAdapter
+from ingest.adapters.pgaudit import PgAuditAdapter
+from ingest.adapters.railway import RailwayAuditAdapter
+from ingest.adapters.trajectory import TrajectoryAdapter
 from ingest.envelope import JSON
 from ingest.errors import UnknownFormat
 
@@ -16,6 +25,15 @@ __all__ = ["Adapter", "AdapterContext", "adapter_names", "detect_adapter", "get_
 _ADAPTERS: tuple[Adapter, ...] = (
     BlackboxAdapter(),
     ClaudeCodeAdapter(),
+    KubernetesAuditAdapter(),
+    RailwayAuditAdapter(),
+    PgAuditAdapter(),
+    OtlpAdapter(),
+    CodexAdapter(),
+    TrajectoryAdapter(),
+    CloudTrailAdapter(),
+    GcpAuditAdapter(),
+    ClaudeCodeHooksAdapter(),
 )
 _BY_NAME = {adapter.name: adapter for adapter in _ADAPTERS}
 
