@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -102,11 +103,12 @@ class Event:
         return event_from_document(doc)
 
 
+@lru_cache(maxsize=4096)  # hot: every event formats two times, and received_at repeats per input
 def format_time(value: datetime) -> str:
     """Canonical UTC form with microseconds, e.g. ``2026-04-24T08:31:44.593000Z``."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    if value.tzinfo is not UTC:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_time(value: JSON, *, field_name: str = "time") -> datetime:

@@ -20,7 +20,15 @@ from ingest.adapters import Adapter, AdapterContext, adapter_names, detect_adapt
 from ingest.envelope import JSON, utc_now
 from ingest.errors import RecordError, UnknownFormat
 from ingest.log import AppendOutcome, Encoded, EventLog, Rejected, encode
-from ingest.reader import BadInput, TopValue, container_count, max_depth_exceeded, text_records, top_values
+from ingest.reader import (
+    BadInput,
+    TopValue,
+    container_count,
+    max_depth_exceeded,
+    nesting_exceeds,
+    text_records,
+    top_values,
+)
 from ingest.redact import Redactor
 
 log = logging.getLogger(__name__)
@@ -176,9 +184,9 @@ class _Scan:
 
     def may_be_deep(self, text: str | None) -> bool:
         if text is not None:
-            return container_count(text) > self._max_depth
+            return container_count(text) > self._max_depth and nesting_exceeds(text, self._max_depth)
         if self._whole_deep is None:
-            self._whole_deep = container_count(self._data) > self._max_depth
+            self._whole_deep = nesting_exceeds(self._data, self._max_depth)
         return self._whole_deep
 
     def may_hold_secret(self, text: str | None) -> bool:

@@ -4,17 +4,20 @@ is quarantined with its position, nothing else is lost."""
 from __future__ import annotations
 
 import gzip
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.envelope import EventKind
 from ingest.log import EventLog, Recorded, open_log
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
-from ingest.reader import decompress, top_values
+from ingest.reader import decompress, nesting_exceeds, top_values
 from ingest.redact import Redactor
 from tests.helpers import envelope, ndjson
 
@@ -133,3 +136,27 @@ def test_gzip_input_and_bombs() -> None:
 
     with pytest.raises(PayloadTooLarge):
         decompress(gzip.compress(b"0" * 10_000), limit=1000)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+_TRICKY_TEXT = st.text(alphabet='ab"\\[]{}\n/u\u00e9')
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _TRICKY_TEXT,
+    lambda inner: st.lists(inner) | st.dictionaries(_TRICKY_TEXT, inner),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON, st.integers(0, 8))
+def test_nesting_check_matches_the_real_depth(value: object, limit: int) -> None:
+    for text in (json.dumps(value), json.dumps(value, indent=1, ensure_ascii=False),
+                 orjson.dumps(value)):
+        assert nesting_exceeds(text, limit) == (_depth(value) > limit)

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 
-from api.deps import CanIngest, MetricsDep, ServicesDep
+from api.deps import IngestDep
 from api.hook_client import pre_tool_use_output
 from api.responses import JsonResponse
 from api.routes.ingest import ingest_data, read_body
@@ -28,9 +28,9 @@ REASON = "recorded by Blackbox; no risk policy is active yet"
 
 
 @router.post("/hooks/claude-code")
-async def claude_code_hook(request: Request, services: ServicesDep, metrics: MetricsDep,
-                           _caller: CanIngest) -> JsonResponse:
+async def claude_code_hook(request: Request, ingest: IngestDep) -> JsonResponse:
     """One hook payload in, the hook output out (422 with the ingest report if it is unusable)."""
+    services, metrics = ingest.services, ingest.metrics
     data = await read_body(request, services.settings.max_body_bytes)
     report = await ingest_data(services, metrics, data, FORMAT, {})
     if not (report.appended or report.duplicates):  # quarantined (or empty): no event to answer

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import CanIngest, MetricsDep, ServicesDep
+from api.deps import IngestDep, MetricsDep, ServicesDep
 from api.responses import JsonResponse
 from ingest.adapters import get_adapter
 from ingest.errors import PayloadTooLarge
@@ -21,18 +21,18 @@ _INLINE_BYTES = 64 * 1024  # smaller bodies are mapped on the event loop: a thre
 
 
 @router.post("/ingest/{format}")
-async def ingest_native(format: str, request: Request, services: ServicesDep,
-                        metrics: MetricsDep, _caller: CanIngest) -> JsonResponse:
+async def ingest_native(format: str, request: Request, ingest: IngestDep) -> JsonResponse:
     """Records of a source format: a JSON array, an object holding a list, one object, or NDJSON."""
+    services, metrics = ingest.services, ingest.metrics
     if format != AUTO:
         get_adapter(format)  # unknown format: 404 before reading the body
     return await _ingest(format, request, services, metrics)
 
 
 @router.post("/events")
-async def ingest_envelopes(request: Request, services: ServicesDep, metrics: MetricsDep,
-                           _caller: CanIngest) -> JsonResponse:
+async def ingest_envelopes(request: Request, ingest: IngestDep) -> JsonResponse:
     """Blackbox envelopes (one object, an array, ``{"events": [...]}``, or NDJSON)."""
+    services, metrics = ingest.services, ingest.metrics
     return await _ingest("blackbox", request, services, metrics)
 
 
@@ -53,7 +53,8 @@ async def ingest_data(services: ServicesDep, metrics: MetricsDep, data: bytes, f
     chosen, prepared = await _prepare(services, data, fmt, params)
     report = IngestReport(format=chosen)
     for chunk in prepared:
-        await run_in_threadpool(services.log.record_rejects, chunk.rejects)
+        if chunk.rejects:
+            await run_in_threadpool(services.log.record_rejects, chunk.rejects)
         report.add(chunk, await services.log.append_encoded_async(chunk.encoded))
     _count(metrics, report)
     metrics.ingest_seconds.observe(time.perf_counter() - started)

@@ -26,7 +26,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from api.deps import CanIngest, MetricsDep, ServicesDep
+from api.deps import IngestDep, MetricsDep, ServicesDep
 from api.responses import JsonResponse
 from api.routes.ingest import ingest_data, read_body
 from ingest.adapters.otlp import OtlpAdapter
@@ -45,9 +45,9 @@ _ID_KEYS = ("traceId", "spanId", "parentSpanId")
 
 
 @router.post("/traces")
-async def export_traces(request: Request, services: ServicesDep, metrics: MetricsDep,
-                        _caller: CanIngest) -> Response:
+async def export_traces(request: Request, ingest: IngestDep) -> Response:
     """OTLP ``ExportTraceServiceRequest`` (JSON or protobuf) → GenAI events in the log."""
+    services, metrics = ingest.services, ingest.metrics
     media = _media_type(request)
     if media not in (PROTOBUF, JSON_MEDIA):
         return _status(415, f"unsupported content type {media!r}: send {JSON_MEDIA} or {PROTOBUF}")

@@ -46,6 +46,7 @@ class SqlRecorder:
         self._writer, self._reader = make_engines(url)
         self.dialect = self._writer.dialect.name
         self._insert = pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert
+        self._insert_events_sql = _insert_events_sql(self._writer.dialect.paramstyle)
         with _storage_errors("create the schema"):
             self._create_schema()
 
@@ -109,7 +110,7 @@ class SqlRecorder:
             digest = chain_hash(last_hash, seq, encoded.body)
             heads[event.stream] = (seq, digest)
             rows.append(_event_row(encoded, seq, last_hash, digest))
-        conn.execute(insert(schema.events), rows)
+        conn.exec_driver_sql(self._insert_events_sql, rows)
         conn.execute(
             update(schema.streams)
             .where(schema.streams.c.stream == bindparam("b_stream"))
@@ -232,11 +233,23 @@ def _unseen(batch: Sequence[Encoded], seen: set[str]) -> list[Encoded]:
     return new
 
 
-def _event_row(encoded: Encoded, seq: int, prev_hash: str, digest: str) -> dict[str, Any]:
+_EVENT_COLUMNS = ("id", "stream", "seq", "session_id", "source", "kind", "time", "body",
+                  "prev_hash", "hash")
+
+
+def _insert_events_sql(paramstyle: str) -> str:
+    """The hot INSERT, executed at driver level: SQLAlchemy's per-row parameter processing cost
+    about 15% of batch ingest, and these columns need no type conversion."""
+    marker = "?" if paramstyle == "qmark" else "%s"
+    return (f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
+            f"VALUES ({', '.join([marker] * len(_EVENT_COLUMNS))})")
+
+
+def _event_row(encoded: Encoded, seq: int, prev_hash: str, digest: str) -> tuple[Any, ...]:
+    """Values in ``_EVENT_COLUMNS`` order."""
     event = encoded.event
-    return {"id": event.id, "stream": event.stream, "seq": seq, "session_id": event.session_id,
-            "source": event.source, "kind": str(event.kind), "time": format_time(event.time),
-            "body": encoded.body, "prev_hash": prev_hash, "hash": digest}
+    return (event.id, event.stream, seq, event.session_id, event.source, str(event.kind),
+            format_time(event.time), encoded.body, prev_hash, digest)
 
 
 def _summarise_sessions(fresh: Iterable[Encoded]) -> list[dict[str, Any]]:
