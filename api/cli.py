@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 _AUTO = "auto"  # ingest.pipeline.AUTO
 _SCOPES = ("ingest", "read", "admin")  # api.keys.Scope values (tests check they agree)
-_INPUT_SUFFIXES = (".jsonl", ".json", ".ndjson", ".gz", ".log")
+_INPUT_SUFFIXES = (".jsonl", ".json", ".ndjson", ".gz", ".log", ".csv")
 _MAX_FILE_BYTES = 4 * 1024**3
 
 db_option = click.option("--db", envvar="BLACKBOX_DB", default=None,

@@ -32,6 +32,15 @@ class AdapterContext:
 
 
 class Adapter(Protocol):
+    """The required members. Optional ones, looked up with ``getattr`` by the pipeline:
+
+    - ``prescan(records, ctx)``: sees each chunk of records before they are mapped (e.g. to learn
+      a session id that only later records carry).
+    - ``line_format = True``: a text-log format (pgAudit); its records are the input's lines as
+      strings instead of JSON values, grouped into records by ``split_lines(text)`` when the
+      adapter defines it (multi-line log entries), as ``(first line number, text)`` pairs.
+    """
+
     name: ClassVar[str]
     """Format name used in ``--format`` and ``/v1/ingest/{format}``."""
 
