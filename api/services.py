@@ -24,7 +24,8 @@ class Services:
         try:
             key = settings.redaction_key or log.secret("redaction_key")
             preparer = Preparer(Redactor(key.encode()), max_depth=settings.max_json_depth,
-                                chunk_size=settings.chunk_events)
+                                chunk_size=settings.chunk_events,
+                                max_field=settings.max_field_bytes)
             return cls(settings, log, preparer, KeyStore(settings.db))
         except BaseException:
             log.close()

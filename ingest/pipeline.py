@@ -94,10 +94,12 @@ def error_json(error: RecordError) -> dict[str, Any]:
 class Preparer:
     """Maps one input (file or request body) of a format to encoded events, chunk by chunk."""
 
-    def __init__(self, redactor: Redactor, *, max_depth: int, chunk_size: int) -> None:
+    def __init__(self, redactor: Redactor, *, max_depth: int, chunk_size: int,
+                 max_field: int = 4 * 1024 * 1024) -> None:
         self.redactor = redactor
         self.max_depth = max_depth
         self.chunk_size = chunk_size
+        self.max_field = max_field
 
     def prepare(self, data: bytes, fmt: str, *, origin: str | None = None,
                 received_at: datetime | None = None,
@@ -152,6 +154,8 @@ class Preparer:
         value = record.value
         if scan.may_be_deep(record.text) and max_depth_exceeded(value, self.max_depth):
             raise RecordError(f"JSON nested deeper than {self.max_depth} levels")
+        if len(record.text if record.text is not None else scan.data) > self.max_field:
+            _check_field_sizes(value, self.max_field)
         if scan.may_hold_secret(record.text):
             value = self.redactor.redact_value(value)
         return value
@@ -178,7 +182,7 @@ class _Scan:
     """
 
     def __init__(self, data: bytes, redactor: Redactor, max_depth: int) -> None:
-        self._data, self._redactor, self._max_depth = data, redactor, max_depth
+        self.data, self._redactor, self._max_depth = data, redactor, max_depth
         self._whole_secret: bool | None = None
         self._whole_deep: bool | None = None
 
@@ -186,15 +190,32 @@ class _Scan:
         if text is not None:
             return container_count(text) > self._max_depth and nesting_exceeds(text, self._max_depth)
         if self._whole_deep is None:
-            self._whole_deep = nesting_exceeds(self._data, self._max_depth)
+            self._whole_deep = nesting_exceeds(self.data, self._max_depth)
         return self._whole_deep
 
     def may_hold_secret(self, text: str | None) -> bool:
         if text is not None:
             return self._redactor.might_contain_secret(text)
         if self._whole_secret is None:
-            self._whole_secret = self._redactor.might_contain_secret(self._data)
+            self._whole_secret = self._redactor.might_contain_secret(self.data)
         return self._whole_secret
+
+
+def _check_field_sizes(value: JSON, limit: int) -> None:
+    """RecordError naming the first string (value or key) longer than ``limit`` characters."""
+    stack: list[tuple[str, JSON]] = [("", value)]
+    while stack:
+        path, current = stack.pop()
+        if isinstance(current, str) and len(current) > limit:
+            raise RecordError(f"{len(current):,} characters, over the limit of {limit:,}",
+                              field=path or "(record)")
+        if isinstance(current, dict):
+            for key, child in current.items():
+                if len(key) > limit:
+                    raise RecordError(f"a key of {len(key):,} characters", field=path or "(record)")
+                stack.append((f"{path}.{key}" if path else key, child))
+        elif isinstance(current, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(current))
 
 
 def ingest_bytes(log_: EventLog, preparer: Preparer, data: bytes, fmt: str, *,

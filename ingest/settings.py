@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     port: int = Field(8765, ge=1, le=65535)
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Largest request body")
     max_json_depth: int = Field(64, ge=4, le=500, description="Deepest JSON nesting accepted")
+    max_field_bytes: int = Field(4 * 1024 * 1024, ge=1024,
+                                 description="Longest single string value of a record")
     chunk_events: int = Field(1000, ge=1, description="Records mapped and appended per chunk")
     redaction_key: str | None = Field(
         None, description="Key of the secret-marker hash; default: a random key kept in the log DB"

@@ -160,3 +160,23 @@ def test_nesting_check_matches_the_real_depth(value: object, limit: int) -> None
     for text in (json.dumps(value), json.dumps(value, indent=1, ensure_ascii=False),
                  orjson.dumps(value)):
         assert nesting_exceeds(text, limit) == (_depth(value) > limit)
+
+
+@pytest.mark.parametrize("fmt", ["claude-code", "cloudtrail", "blackbox"])
+def test_huge_fields_are_rejected_naming_the_field(log: EventLog, fmt: str,
+                                                   shared_data: Path) -> None:
+    small = Preparer(Redactor(b"k" * 32), max_depth=64, chunk_size=500, max_field=2048)
+    record = {
+        "claude-code": orjson.loads((shared_data / "claude-code" / "short.jsonl")
+                                    .read_bytes().splitlines()[3]),
+        "cloudtrail": orjson.loads((shared_data / "cloudtrail" / "stratus-red-team" /
+                                    "aws.defense-evasion.cloudtrail-delete.json").read_bytes())[0],
+        "blackbox": envelope(1),
+    }[fmt]
+    huge = {**record, "notes": {"blob": ["ok", "x" * 5000]}}
+    data = ndjson([record, huge]) if fmt != "cloudtrail" else orjson.dumps([record, huge])
+    report = ingest_bytes(log, small, data, fmt, origin="big.json")
+    (error,) = report.errors
+    assert error.field == "notes.blob[1]" and "5,000 characters" in error.reason
+    assert error.index == 1 and error.location == "big.json"
+    assert report.appended >= 1 and len(log.rejects()) == 1
