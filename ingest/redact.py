@@ -1,10 +1,13 @@
 """Secret redaction on the ingest path: credentials never reach the log.
 
-Every string of a record (dict keys and values, at any depth) is scanned before it is appended;
-each credential is replaced by ``[REDACTED:<kind>:<hash>]`` where ``<hash>`` is the first 8 hex
-digits of HMAC-SHA256(key, secret). The same secret therefore gets the same marker wherever it
-appears (in an ``export`` and later in a curl header), so its uses still correlate, while neither
-the secret nor an unkeyed (brute-forceable) hash of it is stored.
+Every string of a record (dict keys and values, at any depth) is scanned before it is appended,
+and the value of a field named like a secret is taken whole: a dict member (``"password": ...``)
+or a named field (``{"key": "db.password", "value": ...}`` in OTLP attributes, ``{"name":
+"DB_PASSWORD", "value": ...}`` in Kubernetes env vars and HAR headers). Each credential is
+replaced by ``[REDACTED:<kind>:<hash>]`` where ``<hash>`` is the first 8 hex digits of
+HMAC-SHA256(key, secret). The same secret therefore gets the same marker wherever it appears (in
+an ``export`` and later in a curl header), so its uses still correlate, while neither the secret
+nor an unkeyed (brute-forceable) hash of it is stored.
 
 Why detect-secrets: its plugins carry maintained, reviewed regexes for vendor token formats (AWS,
 GitHub, Stripe, Slack, OpenAI, JWT, SendGrid, PyPI, passwords in URLs, PEM key headers) and a
@@ -19,16 +22,17 @@ multi-pattern search, so an alternation of ~30 patterns tries every branch at ev
 matches contain (``AKIA``, ``ghp_``, ``password`` + ``=``/``:``, ...). One regex pass over the
 string finds the anchors; only the rules they name are then run, each compiled on its own (where a
 literal prefix or a rare first character makes ``re`` skip ahead fast), and their matches are
-merged leftmost-first. Anchors are entered at their rarest character ("pivot"), which keeps the
-anchor pass near ``re``'s floor for such searches (~6 ns per byte).
+merged leftmost-first. Anchors are entered at their rarest character ("pivot"), or at one that
+other anchors use already, which keeps the anchor pass near ``re``'s floor for such searches.
 
 The same anchors, written to also match their JSON-escaped form, make ``might_contain_secret``:
 one regex search over a record's raw JSON text that is False only if ``redact_value`` on the parsed
 record would change nothing, so the ingest path skips the Python deep walk for most records.
 
 Deliberately not caught: secrets with no recognisable shape and no telling name or context
-(``--password hunter2``, ``mysql -phunter2``, a bare UUID); values written like a variable
-reference (``password=$ecret``); secrets split across strings; PuTTY and SSH2-format keys.
+(``--password hunter2``, ``mysql -phunter2``, a bare UUID, Oracle's unquoted ``IDENTIFIED BY
+tiger``); values written like a variable reference (``password=$ecret``); secrets split across
+strings; PuTTY and SSH2-format keys.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import hashlib
 import hmac
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from detect_secrets.plugins.aws import AWSKeyDetector
@@ -128,16 +132,40 @@ def _literal_regex(text: str, ignore_case: bool) -> str:
                    else re.escape(c) for c in text)
 
 
-def _pivot_branches(literal: str, ignore_case: bool, suffix: str) -> Iterator[tuple[str, str]]:
+def _pivot_branches(literal: str, ignore_case: bool, suffix: str,
+                    among: Collection[str] | None = None) -> Iterator[tuple[str, str]]:
     """(pivot character, what follows it) pairs matching ``literal`` + ``suffix`` from the pivot.
 
     The branch consumes the literal's characters after the pivot, then a lookbehind checks the
     whole literal: a search tests only the pivot at most positions instead of the first letter.
+    The pivot is the literal's rarest character, or its rarest one ``among`` the given pivots.
     """
-    pivot = min(range(len(literal)), key=lambda i: _rarity(literal[i], ignore_case))
+    positions = [i for i in range(len(literal))
+                 if among is None or set(_variants(literal[i], ignore_case)) <= set(among)]
+    pivot = min(positions, key=lambda i: _rarity(literal[i], ignore_case))
     rest = _literal_regex(literal[pivot + 1:], ignore_case)
-    branch = f"{rest}(?<={_literal_regex(literal, ignore_case)}){suffix}"
+    branch = f"{rest}(?<={_literal_regex(literal, ignore_case)})" + (f"(?:{suffix})" if suffix else "")
     return ((variant, branch) for variant in _variants(literal[pivot], ignore_case))
+
+
+def _shared_pivots(literals: Iterable[tuple[str, bool]]) -> frozenset[str]:
+    """Pivot characters for a search of many literals: fewer than each literal's rarest.
+
+    ``re`` calls its matcher at every position that holds a pivot character, which costs about as
+    much as scanning ~10 bytes; a pivot that is not needed costs that at each of its occurrences.
+    Starting from every literal's rarest character, the commonest pivots go while every literal
+    still holds one of the others (sk_live_ is entered at 'k', as token is, not at 'v').
+    """
+    literals = list(dict.fromkeys(literals))
+    pivots: set[str] = set()
+    for literal, ignore_case in literals:
+        pivots.update(_variants(min(literal, key=lambda c: _rarity(c, ignore_case)), ignore_case))
+    for pivot in sorted(pivots, key=lambda c: _rarity(c, False), reverse=True):
+        others = pivots - {pivot}
+        if all(any(set(_variants(c, ignore_case)) <= others for c in literal)
+               for literal, ignore_case in literals):
+            pivots = others
+    return frozenset(pivots)
 
 
 def _pivot_alternation(branches: Iterable[tuple[str, str]]) -> str:
@@ -273,6 +301,49 @@ _CONTEXT_RULES = (
           contextual=True, judge_value=True),
 )
 
+# --- SQL statements that set a password -----------------------------------------------------------
+# pgAudit (and MySQL's general log) records role changes verbatim: CREATE|ALTER ROLE|USER ...
+# [ENCRYPTED] PASSWORD 'pw' (also in CREATE USER MAPPING's OPTIONS), MySQL's IDENTIFIED [WITH
+# plugin] BY|AS 'pw' and SET PASSWORD [FOR user] = ['pw' | PASSWORD('pw')]. No detect-secrets plugin
+# reads SQL, and no '=' or ':' follows the name. Only the string's content is replaced (the quotes
+# and the statement stay readable); PASSWORD NULL and PASSWORD '' are no secrets.
+# The string is written as is ('pw'; "pw" in MySQL and Oracle) or inside another quoted string:
+# its quotes doubled (dynamic SQL: EXECUTE '... PASSWORD ''pw''', a CSV field: ""pw"") or escaped
+# (JSON text: \"pw\"); a quote inside it is doubled once more. Backslashes are characters, as in
+# PostgreSQL's standard strings, but not in E'...' (in MySQL's strings a \' ends the match early).
+_NOT_A_SQL_SECRET = r"""(?!\[REDACTED|\*+(?:['"]|\\"))"""  # a marker, or a mask: '****'
+_SQL_STRING = (
+    r"(?:"
+    rf"[Ee]'{_NOT_A_SQL_SECRET}((?:[^'\n\\]|''|\\[^\n])+)'"  # E'...' has backslash escapes
+    r"|[Ee]?(?:"
+    rf"''(?!\s){_NOT_A_SQL_SECRET}((?:[^'\n]|'''')+)''"  # (?!\s): not '' (empty) and more SQL
+    rf"|'{_NOT_A_SQL_SECRET}((?:[^'\n]|'')+)'"
+    rf'|""(?!\s){_NOT_A_SQL_SECRET}((?:[^"\n]|"""")+)""'
+    rf'|"{_NOT_A_SQL_SECRET}((?:[^"\n]|"")+)"'
+    rf'|\\"{_NOT_A_SQL_SECRET}((?:[^"\n\\]|\\[^"\n])+)\\"'
+    "))")
+_SQL_STRING_GROUPS = (1, 2, 3, 4, 5, 6)
+_SQL_WORD_START = "(?<![A-Za-z0-9_])"  # not mysql_native_password 'x'
+# SQL whitespace as raw JSON may write it: as is, or escaped (\n, \t, ...; others are \u escapes).
+_SQL_GAP_IN_RAW_JSON = r"(?:\s|\\[nrtf])"
+_SQL_RULES = (
+    _rule("sql-password", rf"{_SQL_WORD_START}(?i:password)\s+{_SQL_STRING}",
+          _anchors("password", ignore_case=True,
+                   then=rf"""{_SQL_GAP_IN_RAW_JSON}+[Ee]?\\*['"]"""),
+          _SQL_STRING_GROUPS, contextual=True),
+    _rule("sql-password", rf"{_SQL_WORD_START}(?i:identified)\s+(?:(?i:with)\s+\S+\s+)?"
+          rf"(?i:by|as)\s+{_SQL_STRING}",
+          _anchors("identified", ignore_case=True,
+                   then=rf"{_SQL_GAP_IN_RAW_JSON}+(?i:with|by|as){_SQL_GAP_IN_RAW_JSON}"),
+          _SQL_STRING_GROUPS, contextual=True),
+    _rule("sql-password", rf"{_SQL_WORD_START}(?i:set)\s+(?i:password)(?:\s+(?i:for)\s+[^=;\n]+?)?"
+          rf"\s*=\s*(?:(?i:(?:old_)?password)\s*\(\s*)?{_SQL_STRING}",
+          _anchors("password", ignore_case=True,
+                   then=rf"{_SQL_GAP_IN_RAW_JSON}*=|{_SQL_GAP_IN_RAW_JSON}+(?i:for)"
+                        rf"{_SQL_GAP_IN_RAW_JSON}"),
+          _SQL_STRING_GROUPS, contextual=True),
+)
+
 # --- generic name = value assignments, and dict keys named like secrets ---------------------------
 # detect-secrets' vocabulary of secret-looking names ("api_?key", "db_?pass", "secret", ...), minus
 # "pwd" (in agent transcripts that is the working directory: PWD=/home/...) and non-ASCII
@@ -296,12 +367,23 @@ _VALUE = (rf"""(?:(?<=["'`])({_VALUE_START}[^\s"'`\\]{{3,}}+)"""
 # A separator in raw JSON: a key's closing quote, JSON whitespace, ':'; or, inside a string, an
 # optional (escaped) quote, spaces or \t, then '=' or ':'.
 _ASSIGNS_IN_RAW_JSON = r"""(?:\\*["'])?(?:\s|\\t)*[:=]"""
+# The end of a string that is a member's value, as the name of a named field is in raw JSON
+# ({"key": "db.password", "value": ...}, see _NAMED_FIELDS).
+_NAME_ENDS_IN_RAW_JSON = r'"\s*[,}]'
 
 
 def _keyword_anchors(words: Iterable[str]) -> tuple[_Anchor, ...]:
-    """A name ends in its word's last part (api_?key -> key), which a separator follows."""
-    tails = dict.fromkeys(word.split("_?")[-1] for word in words)
-    return _anchors(*tails, ignore_case=True, then=_ASSIGNS_IN_RAW_JSON)
+    """A name ends in one of its word's spellings, so in the word's last part (api_?key -> key),
+    which a separator follows. A last part that is no keyword itself ("key", "pass", "base") must
+    end a spelling ('api_key', not '"key"' or 'thread_key'), checked by lookbehinds."""
+    spellings_of_tail: dict[str, list[str]] = {}
+    for word in words:
+        spellings_of_tail.setdefault(word.split("_?")[-1], []).extend(_spellings(word))
+    follows = f"(?:{_ASSIGNS_IN_RAW_JSON}|{_NAME_ENDS_IN_RAW_JSON})"
+    return tuple(
+        _Anchor(tail, True, follows if tail in spellings else "(?:" + "|".join(
+            f"(?<={_literal_regex(spelling, True)})" for spelling in spellings) + ")" + follows)
+        for tail, spellings in spellings_of_tail.items())
 
 
 _KEYWORD_RULES = (
@@ -311,15 +393,21 @@ _KEYWORD_RULES = (
           _keyword_anchors(_OTHER_KEYWORDS), (1, 2), contextual=True, judge_value=True),
 )
 # A dict key "named like a secret" ends with one of the words (password, accessToken, X-Api-Key);
-# the keyword rules' anchors cover its raw JSON form ('...password": ').
-_SENSITIVE_KEY = re.compile(
-    "(?:" + "|".join(s for w in _KEYWORDS for s in _spellings(w)) + ")$", re.IGNORECASE | _FLAGS)
+# the keyword rules' anchors cover its raw JSON form ('...password": '). Matched reversed from the
+# start: a search for "(?:...)\Z" would try every position of the name.
+_SENSITIVE_NAME_REVERSED = re.compile(
+    "|".join(re.escape(s[::-1]) for w in _KEYWORDS for s in _spellings(w)), re.IGNORECASE | _FLAGS)
+
+
+def _named_like_secret(name: str) -> bool:
+    """Whether ``name`` ends in a secret's name (not "password\n": its raw JSON has no anchor)."""
+    return _SENSITIVE_NAME_REVERSED.match(name[::-1]) is not None
 
 # A marker already in the text ([REDACTED:...], or an upstream sanitizer's [REDACTED_SIGNATURE]).
 # It is always run and wins over matches starting inside it, so redacting twice changes nothing.
 _MARKER_RULE = _rule("", r"\[REDACTED[^\]\s]{0,80}\]", ())
 _RULES = (_MARKER_RULE, _rule("private-key", _PEM_BLOCK, _anchors("PRIVATE KEY")),
-          *_TOKEN_RULES, *_CONTEXT_RULES, *_KEYWORD_RULES)
+          *_TOKEN_RULES, *_CONTEXT_RULES, *_SQL_RULES, *_KEYWORD_RULES)
 _MARKER_INDEX = _RULES.index(_MARKER_RULE)
 
 
@@ -341,9 +429,11 @@ _WHOLE_TOKEN, _TOKEN_KIND_AT_GROUP = _whole_token_regex(_TOKEN_RULES)
 # Any \uXXXX escape in raw JSON could be hiding a character of an anchor ("\u0041KIA...").
 _UNICODE_ESCAPE = _Anchor("\\u", then="[0-9a-fA-F]{4}")
 _ALL_ANCHORS = [anchor for rule in _RULES for anchor in rule.anchors]
+_PIVOTS = _shared_pivots((anchor.literal, anchor.ignore_case)
+                         for anchor in [*_ALL_ANCHORS, _UNICODE_ESCAPE])
 _PREFILTER_SOURCE = _pivot_alternation(
     branch for anchor in [*_ALL_ANCHORS, _UNICODE_ESCAPE]
-    for branch in _pivot_branches(anchor.literal, anchor.ignore_case, anchor.then))
+    for branch in _pivot_branches(anchor.literal, anchor.ignore_case, anchor.then, _PIVOTS))
 _PREFILTER_TEXT = re.compile(_PREFILTER_SOURCE, _FLAGS)
 _PREFILTER_BYTES = re.compile(_PREFILTER_SOURCE.encode("ascii"))
 
@@ -377,7 +467,8 @@ def _dispatch() -> tuple[re.Pattern[str], dict[str, frozenset[int]]]:
             indices for (other, other_case), indices in rules_of.items()
             if _overlaps(other, literal, fold=ignore_case or other_case)))
         # One tag per pivot variant ('k' and 'K'): a group name may occur only once.
-        for variant, (pivot, branch) in enumerate(_pivot_branches(literal, ignore_case, then)):
+        branches_of_literal = _pivot_branches(literal, ignore_case, then, _PIVOTS)
+        for variant, (pivot, branch) in enumerate(branches_of_literal):
             tag = f"t{number}_{variant}"
             branches.append((pivot, f"{branch}(?P<{tag}>)"))
             rules_of_tag[tag] = rules
@@ -396,9 +487,11 @@ _WORD = r"(?:[a-z]+|[A-Z]+|(?:[A-Z]?[a-z]{2,})+)"
 _IDENTIFIER_OF_WORDS = re.compile(rf"{_WORD}(?:[._-]{_WORD})*")
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+", _FLAGS)  # self.token2, cfg.v1
 _PATH = re.compile(r"(?:~|\.{1,2})?/[\w./-]*", _FLAGS)  # password_file-like values
-# A dict value that only refers to a secret: $TOKEN, ${TOKEN}, "Bearer $TOKEN", or a mask.
+# A dict value that only refers to a secret: $TOKEN, ${TOKEN}, "Bearer $TOKEN", $(TOKEN) (a
+# Kubernetes env var naming another, or a shell command's output), or a mask.
 _REFERENCE_OR_MASK = re.compile(
-    r"(?:(?i:bearer|token|basic)[ \t]+)?(?:\$[A-Za-z_][A-Za-z0-9_]*|\$\{[^{}]*\}|\*+)", _FLAGS)
+    r"(?:(?i:bearer|token|basic)[ \t]+)?"
+    r"(?:\$[A-Za-z_][A-Za-z0-9_]*|\$\{[^{}]*\}|\$\([^()]*\)|\*+)", _FLAGS)
 
 
 def _looks_like_secret(value: str, quoted: bool) -> bool:
@@ -432,10 +525,32 @@ def _judge(rule: _Rule, secret: str, quoted: bool) -> str | None:
     return rule.kind
 
 
-def _is_secret_field(key: str, value: str) -> bool:
+def _is_secret_value(value: str) -> bool:
+    """Whether the value of a field named like a secret is one (not empty, a reference or mask)."""
     return (bool(value) and not value.startswith("[REDACTED")
-            and _SENSITIVE_KEY.search(key) is not None
             and _REFERENCE_OR_MASK.fullmatch(value) is None)
+
+
+def _is_secret_field(key: str, value: str) -> bool:
+    return _named_like_secret(key) and _is_secret_value(value)
+
+
+# Objects that name a field in one member and hold its value in another: OTLP attributes
+# {"key": "db.password", "value": {"stringValue": ...}}, HTTP headers in HAR and Kubernetes env
+# vars {"name": "DB_PASSWORD", "value": ...}, AWS tags {"Key": ..., "Value": ...}. When the name
+# is named like a secret, the value's strings are the secret (the dict-key rule, one level down).
+_NAMED_FIELDS = (("key", "value"), ("name", "value"), ("Key", "Value"), ("Name", "Value"))
+# The members of an OTLP AnyValue that hold its strings (kvlistValue holds named fields itself).
+_ANY_VALUE_STRINGS = frozenset({"stringValue", "bytesValue", "arrayValue", "values"})
+
+
+def _named_value_member(mapping: dict[object, object]) -> str | None:
+    """The member holding the value of the field ``mapping`` names, if named like a secret."""
+    for name_member, value_member in _NAMED_FIELDS:
+        name = mapping.get(name_member)
+        if isinstance(name, str) and value_member in mapping and _named_like_secret(name):
+            return value_member
+    return None
 
 
 def _triggered_rules(text: str) -> set[int]:
@@ -514,18 +629,35 @@ class Redactor:
         digest = hmac.new(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256)
         return f"{REDACTED_PREFIX}{kind}:{digest.hexdigest()[:_HASH_HEX_DIGITS]}]"
 
-    def _redact_list(self, items: list[object]) -> list[object]:
-        redacted = [self.redact_value(item) for item in items]
+    def _redact_named_value(self, value: object) -> object:
+        """The value of a named field named like a secret: each string in it is replaced whole."""
+        if isinstance(value, str):
+            return self._marker("keyword", value) if _is_secret_value(value) else (
+                self.redact_text(value))
+        if isinstance(value, list):
+            return self._redact_list(value, named=True)
+        if isinstance(value, dict):
+            return self._redact_dict(value, named=True)
+        return value
+
+    def _redact_list(self, items: list[object], *, named: bool = False) -> list[object]:
+        redact = self._redact_named_value if named else self.redact_value
+        redacted = [redact(item) for item in items]
         changed = any(new is not old for new, old in zip(redacted, items, strict=True))
         return redacted if changed else items
 
-    def _redact_dict(self, mapping: dict[object, object]) -> dict[object, object]:
+    def _redact_dict(self, mapping: dict[object, object], *, named: bool = False
+                     ) -> dict[object, object]:
+        """``named``: ``mapping`` is the value of a named field named like a secret (an AnyValue)."""
         redacted: dict[object, object] = {}
         changed = False
+        value_member = _named_value_member(mapping)
         for key, item in mapping.items():
             new_key = self.redact_text(key) if isinstance(key, str) else key
-            if isinstance(key, str) and isinstance(item, str) and _is_secret_field(key, item):
-                new_item: object = self._marker("keyword", item)
+            if key == value_member or (named and key in _ANY_VALUE_STRINGS):
+                new_item = self._redact_named_value(item)
+            elif isinstance(key, str) and isinstance(item, str) and _is_secret_field(key, item):
+                new_item = self._marker("keyword", item)
             else:
                 new_item = self.redact_value(item)
             changed = changed or new_key is not key or new_item is not item

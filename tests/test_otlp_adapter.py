@@ -276,6 +276,24 @@ def test_model_call_without_captured_content_is_still_recorded() -> None:
     assert events[0].attributes["model"] == "gpt-4o" and events[0].attributes["input_tokens"] == 10
 
 
+def test_attributes_named_like_secrets_are_redacted_before_mapping() -> None:
+    bearer = "Bearer 0VxNjAe_9i0mYtluYI0KN1gNT11cUzYZAa3u2olZ"
+    http = span("00000000000000f1", "POST /v1/chat/completions", {
+        "http.request.method": "POST", "db.password": "hunter2hunter2x",
+        "gen_ai.usage.input_tokens": 10})
+    http["attributes"].append({"key": "http.request.header.authorization",
+                               "value": {"arrayValue": {"values": [{"stringValue": bearer}]}}})
+    body = orjson.dumps(export(http))
+    (event,) = mapped(orjson.loads(body))
+    document = json.dumps(event.to_document())
+    assert "hunter2hunter2x" not in document and bearer not in document
+    attributes = {a["key"]: a["value"] for a in event.raw["span"]["attributes"]}
+    assert attributes["db.password"]["stringValue"].startswith("[REDACTED:keyword:")
+    header = attributes["http.request.header.authorization"]["arrayValue"]["values"][0]
+    assert header["stringValue"].startswith("[REDACTED:keyword:")
+    assert attributes["gen_ai.usage.input_tokens"] == {"intValue": "10"}
+
+
 def test_truncated_message_json_is_kept_not_rejected() -> None:
     chat = span("00000000000000e1", "chat", {
         "gen_ai.operation.name": "chat", "gen_ai.input.messages": '[{"role": "user", "parts": [{"ty'})

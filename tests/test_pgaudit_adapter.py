@@ -308,6 +308,28 @@ def test_secrets_in_statements_are_redacted_before_the_adapter(log: EventLog,
     assert "[REDACTED:" in stored.event.tool_input["statement"]
 
 
+@pytest.mark.parametrize("statement", [
+    "ALTER ROLE app WITH ENCRYPTED PASSWORD 'N7rV2xQp9LmZ';",
+    "CREATE ROLE etl LOGIN PASSWORD 'N7rV2xQp9LmZ' VALID UNTIL '2027-01-01';",
+    "DO $$ BEGIN EXECUTE 'ALTER ROLE app PASSWORD ''N7rV2xQp9LmZ'''; END $$;",
+])
+def test_passwords_in_role_statements_are_redacted(log: EventLog, preparer: Preparer,
+                                                    statement: str) -> None:
+    stderr = PREFIX + f"AUDIT: SESSION,3,1,ROLE,ALTER ROLE,,,{statement},<not logged>"
+    audit = f"AUDIT: SESSION,4,1,ROLE,ALTER ROLE,,,{statement},<not logged>"
+    csvlog = ('2026-04-24 08:31:44.593 UTC,"pocket","pocket",1234,"10.0.0.9:51234",6629c3a8.4d2,7,'
+              '"ALTER ROLE",2026-04-24 08:31:40 UTC,3/17,0,LOG,00000,"'
+              + audit.replace('"', '""') + '",,,,,,,,,"psql"')
+    report = ingest_bytes(log, preparer, f"{stderr}\n{csvlog}\n".encode(), "pgaudit")
+    assert report.appended == 2
+    stored = log.read_all(after_position=0, limit=10)
+    for item in stored:
+        assert "N7rV2xQp9LmZ" not in json.dumps(item.event.to_document())
+        assert "[REDACTED:sql-password:" in item.event.tool_input["statement"]
+    assert {item.event.attributes["log_format"] for item in stored} == {"stderr", "csvlog"}
+    assert stored[0].event.tool_input["statement"] == stored[1].event.tool_input["statement"]
+
+
 # --- property: anything in, events or RecordError out -----------------------------------------
 
 _SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)

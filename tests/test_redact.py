@@ -79,6 +79,61 @@ def case(text: str, *secrets: tuple[str, str], id: str) -> object:
     return pytest.param(text, secrets, id=id)
 
 
+PGAUDIT_PREFIX = "2026-04-24 08:31:44.593 UTC [1234] pocket@pocket LOG:  AUDIT: SESSION,7,1,ROLE,"
+CSVLOG_PREFIX = ('2026-04-24 08:31:44.593 UTC,"pocket","pocket",1234,"10.0.0.9:51234",6629c3a8.4d2,7,'
+                 '"ALTER ROLE",2026-04-24 08:31:40 UTC,3/17,0,LOG,00000,"AUDIT: SESSION,7,1,')
+# Statements that set a password, as pgAudit, MySQL's general log or a tool's output show them.
+SQL_POSITIVE = [
+    case("ALTER ROLE app PASSWORD 'secret';", ("sql-password", "secret"), id="sql-alter-role"),
+    case("CREATE USER bob WITH PASSWORD 'hunter2';", ("sql-password", "hunter2"),
+         id="sql-create-user"),
+    case("ALTER USER x WITH ENCRYPTED PASSWORD 'md53175bce1d3201d16594cebf9d7eb3f9d';",
+         ("sql-password", "md53175bce1d3201d16594cebf9d7eb3f9d"), id="sql-encrypted-md5"),
+    case("CREATE ROLE r LOGIN PASSWORD 'p' VALID UNTIL '2027-01-01';", ("sql-password", "p"),
+         id="sql-valid-until"),
+    case("create role etl with login nosuperuser password 'Etl-2026!x' connection limit 5",
+         ("sql-password", "Etl-2026!x"), id="sql-lowercase-options"),
+    case("ALTER ROLE app PASSWORD 'it''s-a-secret'", ("sql-password", "it''s-a-secret"),
+         id="sql-quote-inside"),
+    case("ALTER ROLE app PASSWORD E'it\\'s-a-secret'", ("sql-password", "it\\'s-a-secret"),
+         id="sql-escape-string"),
+    case("CREATE USER 'deploy'@'%' IDENTIFIED BY 'Tr0ub4dor&3';", ("sql-password", "Tr0ub4dor&3"),
+         id="mysql-identified-by"),
+    case("ALTER USER 'app'@'localhost' IDENTIFIED WITH caching_sha2_password BY 'n3w-S3cret';",
+         ("sql-password", "n3w-S3cret"), id="mysql-identified-with-plugin"),
+    case('ALTER USER scott IDENTIFIED BY "tiger-Pw9";', ("sql-password", "tiger-Pw9"),
+         id="sql-double-quoted"),
+    case("SET PASSWORD FOR 'bob'@'localhost' = 'S3t-pw-42';", ("sql-password", "S3t-pw-42"),
+         id="mysql-set-password-for"),
+    case("SET PASSWORD = PASSWORD('0ld-style-pw');", ("sql-password", "0ld-style-pw"),
+         id="mysql-set-password-function"),
+    case("CREATE USER MAPPING FOR app SERVER films OPTIONS (user 'app', password 'Fdw-s3cret');",
+         ("sql-password", "Fdw-s3cret"), id="sql-user-mapping-options"),
+    case(PGAUDIT_PREFIX + "ALTER ROLE,,,ALTER ROLE app PASSWORD 'N7rV2xQp9LmZ';,<not logged>",
+         ("sql-password", "N7rV2xQp9LmZ"), id="pgaudit-stderr"),
+    case(CSVLOG_PREFIX + "ROLE,CREATE ROLE,,,CREATE ROLE etl LOGIN PASSWORD 'Csv-pw-1';,"
+         '<not logged>",,,,,,,,,"psql"', ("sql-password", "Csv-pw-1"), id="pgaudit-csvlog"),
+    # Dynamic SQL: the statement is a string, its quotes doubled (here also in a CSV field).
+    case(CSVLOG_PREFIX + 'FUNCTION,DO,,,""DO $$ BEGIN EXECUTE \'ALTER ROLE app PASSWORD '
+         "''Dyn-pw-77''\'; END $$;\"\",<not logged>\",,,,,,,,,\"psql\"",
+         ("sql-password", "Dyn-pw-77"), id="pgaudit-dynamic-sql"),
+    case("EXECUTE format('ALTER ROLE %I PASSWORD ''it''''s-dyn''', r);",
+         ("sql-password", "it''''s-dyn"), id="sql-dynamic-quote-inside"),
+    case('2026-04-24 08:31:44,root,"SET PASSWORD FOR ""bob""@""%"" = ""Csv-dq-pw9"";"',
+         ("sql-password", "Csv-dq-pw9"), id="sql-csv-doubled-double-quotes"),
+    case('{"query": "CREATE USER u IDENTIFIED BY \\"Js0n-pw\\""}', ("sql-password", "Js0n-pw"),
+         id="sql-in-json-text"),
+    case(f"ALTER ROLE ci PASSWORD '{GITHUB_OAUTH}'", ("github-token", GITHUB_OAUTH),
+         id="sql-password-that-is-a-token"),
+    # Multi-line statements: in raw JSON the line breaks are escaped ("PASSWORD\\n  'x'").
+    case("CREATE ROLE etl\n  LOGIN\n  PASSWORD\n    'Multi-line-pw'\n  VALID UNTIL 'infinity';",
+         ("sql-password", "Multi-line-pw"), id="sql-multi-line-password"),
+    case("CREATE USER 'etl'@'%'\n\tIDENTIFIED\n\tBY 'Multi-line-pw2';",
+         ("sql-password", "Multi-line-pw2"), id="mysql-multi-line-identified"),
+    case("SET PASSWORD\n  = PASSWORD('Multi-line-pw3');", ("sql-password", "Multi-line-pw3"),
+         id="mysql-multi-line-set-password"),
+]
+
 # (text, ((kind, secret), ...)): only the secrets may change, each into its own marker.
 POSITIVE = [
     case(f"export AWS_ACCESS_KEY_ID={AWS_ACCESS_KEY}\naws s3 ls s3://pocket-backups",
@@ -179,6 +234,7 @@ POSITIVE = [
          id="access-key-camel-case"),
     case('{\\"api_key\\": \\"a81bc7e2f4d94e0f\\"}', ("keyword", "a81bc7e2f4d94e0f"),
          id="api-key-escaped-json"),
+    *SQL_POSITIVE,
 ]
 
 SECRET_FIELDS = ["password", "secret", "token", "api_key", "apiKey", "access_key", "private_key",
@@ -280,6 +336,16 @@ NOT_SECRETS = [
     'if line.startswith("-----BEGIN RSA PRIVATE KEY-----"):',
     "Bearer authentication is configured in settings",
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAC",
+    "ALTER ROLE app PASSWORD NULL;",
+    "ALTER ROLE app PASSWORD '' VALID UNTIL 'infinity';",
+    "ALTER ROLE app PASSWORD '********';",
+    "ALTER ROLE app PASSWORD $1",
+    'cur.execute("ALTER ROLE %s PASSWORD %s", (role, password))',
+    "CREATE USER 'u'@'localhost' IDENTIFIED WITH auth_socket;",
+    "ALTER USER 'u'@'%' IDENTIFIED BY RANDOM PASSWORD;",
+    "ALTER USER 'u'@'%' IDENTIFIED WITH mysql_native_password 'x';",
+    "FATAL:  password authentication failed for user \"app\"",
+    "thread_key: nil, group_key = tool_use_id",
 ]
 
 
@@ -298,12 +364,134 @@ def test_dict_fields_named_like_secrets_are_replaced_whole(field: str) -> None:
 
 @pytest.mark.parametrize("record", [
     {"password": ""}, {"password": None}, {"token": 12345}, {"password": "$DB_PASSWORD"},
-    {"authorization": "Bearer ${TOKEN}"}, {"password": "********"},
+    {"authorization": "Bearer ${TOKEN}"}, {"password": "$(cat /run/secrets/db)"},
+    {"password": "********"},
     {"token": "[REDACTED:keyword:0123abcd]"}, {"signature": "[REDACTED_SIGNATURE]"},
     {"max_tokens": "1024"}, {"token_type": "Bearer"}, {"tokens": ["a", "b"]},
 ])
 def test_dict_fields_that_hold_no_secret_stay(record: dict[str, object]) -> None:
     assert REDACTOR.redact_value(record) is record
+
+
+# --- named fields: {"key"|"name": <name>, "value": <value>} --------------------------------------
+
+BEARER = "Bearer 8f14e45fceea167a5a36dedd4bea2543"
+
+
+def otlp_attribute(key: str, value: object) -> dict[str, object]:
+    return {"key": key, "value": value}
+
+
+@pytest.mark.parametrize(("record", "redacted"), [
+    (otlp_attribute("db.password", {"stringValue": "hunter2hunter2x"}),
+     otlp_attribute("db.password", {"stringValue": marker("keyword", "hunter2hunter2x")})),
+    (otlp_attribute("http.request.header.authorization",
+                    {"arrayValue": {"values": [{"stringValue": BEARER}]}}),
+     otlp_attribute("http.request.header.authorization",
+                    {"arrayValue": {"values": [{"stringValue": marker("keyword", BEARER)}]}})),
+    (otlp_attribute("http.request.header.x-api-key", {"bytesValue": "YTgxYmM3ZTJmNGQ5NGUwZg=="}),
+     otlp_attribute("http.request.header.x-api-key",
+                    {"bytesValue": marker("keyword", "YTgxYmM3ZTJmNGQ5NGUwZg==")})),
+    ({"name": "Authorization", "value": BEARER},
+     {"name": "Authorization", "value": marker("keyword", BEARER)}),
+    ({"name": "DB_PASSWORD", "value": "Xk9#mQ2vL7"},
+     {"name": "DB_PASSWORD", "value": marker("keyword", "Xk9#mQ2vL7")}),
+    ({"Key": "db_password", "Value": "Xk9#mQ2vL7"},
+     {"Key": "db_password", "Value": marker("keyword", "Xk9#mQ2vL7")}),
+    ({"name": "X-Api-Key", "value": ["a81bc7e2f4d94e0f", "$FALLBACK_KEY"]},
+     {"name": "X-Api-Key", "value": [marker("keyword", "a81bc7e2f4d94e0f"), "$FALLBACK_KEY"]}),
+], ids=["otlp-string", "otlp-array-header", "otlp-bytes", "har-header", "k8s-env", "aws-tag",
+        "list-value"])
+def test_named_fields_named_like_secrets_are_replaced_whole(record: dict[str, object],
+                                                             redacted: dict[str, object]) -> None:
+    assert REDACTOR.redact_value(record) == redacted
+    assert REDACTOR.redact_value(redacted) is redacted
+    for raw in (json.dumps(record), json.dumps(record, indent=1),
+                json.dumps(record, separators=(",", ":")), json.dumps(dict(reversed(record.items())))):
+        assert REDACTOR.might_contain_secret(raw) and REDACTOR.might_contain_secret(raw.encode())
+
+
+def test_kubernetes_env_and_har_headers_keep_everything_else() -> None:
+    container = {"name": "api", "image": "ghcr.io/acme/api:1.4", "env": [
+        {"name": "DB_HOST", "value": "db.internal"},
+        {"name": "DB_PASSWORD", "value": "Xk9#mQ2vL7"},
+        {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "token"}}},
+        {"name": "SESSION_SECRET", "value": "$(SESSION_SECRET_FROM_FILE)"},  # a reference
+        {"name": "SIGNING_SECRET", "value": "9f8e7d6c5b4a3928"}]}
+    headers = [{"name": "Accept", "value": "application/json"},
+               {"name": "Authorization", "value": BEARER}]
+    redacted = REDACTOR.redact_value({"spec": {"containers": [container]}, "headers": headers})
+    env = container["env"]
+    assert isinstance(env, list)
+    assert redacted == {"spec": {"containers": [{**container, "env": [
+        env[0], {"name": "DB_PASSWORD", "value": marker("keyword", "Xk9#mQ2vL7")}, env[2], env[3],
+        {"name": "SIGNING_SECRET", "value": marker("keyword", "9f8e7d6c5b4a3928")}]}]},
+        "headers": [headers[0], {"name": "Authorization", "value": marker("keyword", BEARER)}]}
+
+
+def test_a_kvlist_value_is_judged_by_the_names_inside_it() -> None:
+    inner = [otlp_attribute("user", {"stringValue": "app"}),
+             otlp_attribute("password", {"stringValue": "Xk9#mQ2vL7"})]
+    record = otlp_attribute("db.connection", {"kvlistValue": {"values": inner}})
+    assert REDACTOR.redact_value(record) == otlp_attribute("db.connection", {"kvlistValue": {
+        "values": [inner[0], otlp_attribute("password", {"stringValue": marker(
+            "keyword", "Xk9#mQ2vL7")})]}})
+
+
+@pytest.mark.parametrize("record", [
+    otlp_attribute("gen_ai.usage.input_tokens", {"intValue": "412"}),
+    otlp_attribute("gen_ai.usage.output_tokens", {"intValue": "61"}),
+    otlp_attribute("db.password", {"intValue": "1234"}),
+    otlp_attribute("db.password", {"stringValue": ""}),
+    otlp_attribute("db.password", {"stringValue": "********"}),
+    otlp_attribute("http.request.header.authorization",
+                   {"arrayValue": {"values": [{"stringValue": "Bearer ${TOKEN}"}]}}),
+    otlp_attribute("service.name", {"stringValue": "hunter2hunter2x"}),
+    {"name": "DB_PASSWORD", "value": "$DB_PASSWORD"},
+    {"name": "DB_PASSWORD", "value": "[REDACTED:keyword:0123abcd]"},
+    {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+    {"name": "max_tokens", "value": "1024"},
+    {"name": "password"},
+    {"key": 42, "value": "hunter2hunter2x"},
+    {"key": "password", "val": "hunter2hunter2x"},
+])
+def test_named_fields_that_hold_no_secret_stay(record: dict[str, object]) -> None:
+    assert REDACTOR.redact_value(record) is record
+
+
+def test_a_name_ending_in_a_newline_is_not_named_like_a_secret() -> None:
+    # "password\n" does not end in "password"; its raw JSON ('password\n":') holds no anchor, so
+    # the walk must leave it too (it once replaced the value while the prefilter said no).
+    record = {"password\n": "hunter2hunter2x", "x": {"key": "db.password\n", "value": "abc12345"}}
+    assert REDACTOR.redact_value(record) is record
+
+
+# --- the prefilter on records without secrets --------------------------------------------------
+
+
+def test_genai_spans_and_token_counts_do_not_trigger_the_prefilter() -> None:
+    span = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "1a2b3c4d5e6f7081",
+            "name": "chat gpt-4.1", "attributes": [
+                otlp_attribute("gen_ai.operation.name", {"stringValue": "chat"}),
+                otlp_attribute("gen_ai.usage.input_tokens", {"intValue": "412"}),
+                otlp_attribute("gen_ai.usage.output_tokens", {"intValue": "61"}),
+                otlp_attribute("gen_ai.request.max_tokens", {"intValue": "1024"})]}
+    usage = {"type": "assistant", "message": {"usage": {
+        "input_tokens": 3, "cache_creation_input_tokens": 1510, "cache_read_input_tokens": 13516,
+        "output_tokens": 8, "service_tier": "standard"}}, "thread_key": None, "key": "value"}
+    for record in (span, usage):
+        for raw in (json.dumps(record), json.dumps(record, indent=1),
+                    json.dumps(record, separators=(",", ":"))):
+            assert not REDACTOR.might_contain_secret(raw)
+        assert REDACTOR.redact_value(record) is record
+
+
+@pytest.mark.parametrize("name", ["agent_current.json", "client_events.json"])
+def test_otlp_fixtures_do_not_trigger_the_prefilter(name: str) -> None:
+    path = Path(__file__).parent / "fixtures" / "otlp" / name
+    assert not REDACTOR.might_contain_secret(path.read_bytes())
+    document = json.loads(path.read_bytes())
+    assert REDACTOR.redact_value(document) is document
 
 
 def test_nested_structures_are_copied_only_where_changed() -> None:
@@ -360,13 +548,36 @@ FRAGMENTS = [
     "RAILWAY_TOKEN", "RAILWAY_", RAILWAY_UUID, "rw_", RAILWAY_RW, "$", "${", "}", "[REDACTED:",
     "[REDACTED:keyword:0123abcd]", "]", "\u212a", "\u017f", "\u0130", "\u2192", "é", "\x00",
     "hunter22", "s3cr3tValue9", "Project-Access-Token", "pypi-", "SG.", "whsec_", "(", "/",
+    "ALTER ROLE app ", " PASSWORD ", "password '", "ENCRYPTED ", "IDENTIFIED", "identified by ",
+    " BY ", " AS ", " WITH ", "SET PASSWORD", " FOR ", "''", '""', "E'", "'secret'", "PASSWORD(",
+    "PASSWORD 'hunter2'", "IDENTIFIED BY 'pw'", "SET PASSWORD = 'pw'", "password ''x''",
+    "NULL", ")", ";", "\r", "\f", "\v", "$(", "db.password", "DB_PASSWORD", "thread_key",
+    "gen_ai.usage.input_tokens", "input_tokens", "key", "name", "value",
 ]
 TEXT = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6)), max_size=8).map(
     "".join)
+# Names of named fields ({"key"|"name": <name>, "value": ...}), and OTLP AnyValue shapes.
+NAMES = st.sampled_from(["db.password", "http.request.header.authorization", "X-Api-Key",
+                         "gen_ai.usage.input_tokens", "service.name", "password\n", *SECRET_FIELDS]
+                        ) | TEXT
+
+
+def named_fields(children: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    any_value = (children | TEXT.map(lambda s: {"stringValue": s})
+                 | TEXT.map(lambda s: {"bytesValue": s})
+                 | st.integers().map(lambda i: {"intValue": str(i)})
+                 | st.lists(children, max_size=3).map(lambda v: {"arrayValue": {"values": v}}))
+    return st.builds(lambda members, name, value, others: {**others, members[0]: name,
+                                                           members[1]: value},
+                     st.sampled_from(redact._NAMED_FIELDS), NAMES, any_value,
+                     st.dictionaries(TEXT, children, max_size=2))
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
     lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(TEXT | st.sampled_from(SECRET_FIELDS), children, max_size=4),
+    | st.dictionaries(TEXT | st.sampled_from(SECRET_FIELDS), children, max_size=4)
+    | named_fields(children),
     max_leaves=12)
 PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -374,11 +585,22 @@ PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[Heal
 @PROPERTY
 @given(JSON_VALUES)
 def test_prefilter_never_misses_what_the_walk_would_change(value: object) -> None:
-    for raw in (json.dumps(value), json.dumps(value, ensure_ascii=False)):
+    for raw in (json.dumps(value), json.dumps(value, ensure_ascii=False),
+                json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+                json.dumps(value, indent=1)):
         if not REDACTOR.might_contain_secret(raw.encode("utf-8", "surrogatepass")):
             assert REDACTOR.redact_value(value) is value
         if not REDACTOR.might_contain_secret(raw):
             assert REDACTOR.redact_value(value) is value
+
+
+@PROPERTY
+@given(TEXT)
+def test_prefilter_never_misses_what_redacting_a_text_record_would_change(text: str) -> None:
+    # Text logs (pgaudit) are records whose raw form is the text itself.
+    for raw in (text, text.encode("utf-8", "surrogatepass")):
+        if not REDACTOR.might_contain_secret(raw):
+            assert REDACTOR.redact_text(text) is text
 
 
 @PROPERTY
