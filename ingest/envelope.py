@@ -114,11 +114,11 @@ def format_time(value: datetime) -> str:
 def parse_time(value: JSON, *, field_name: str = "time") -> datetime:
     """Parse ISO-8601 (``Z`` or offset; naive means UTC) or epoch seconds/milliseconds."""
     if isinstance(value, bool) or value is None:
-        raise RecordError(f"expected a timestamp, got {_type_name(value)}", field=field_name)
+        raise RecordError(f"expected a timestamp, got {type_name(value)}", field=field_name)
     if isinstance(value, int | float):
         return _from_epoch(value, field_name)
     if not isinstance(value, str):
-        raise RecordError(f"expected a timestamp, got {_type_name(value)}", field=field_name)
+        raise RecordError(f"expected a timestamp, got {type_name(value)}", field=field_name)
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -135,7 +135,8 @@ def _from_epoch(value: float, field_name: str) -> datetime:
         raise RecordError(f"timestamp out of range: {value!r:.40}", field=field_name) from None
 
 
-def _type_name(value: object) -> str:
+def type_name(value: object) -> str:
+    """A JSON-ish type name for error messages (``null`` for None)."""
     return "null" if value is None else type(value).__name__
 
 

@@ -19,7 +19,7 @@ from pathlib import PurePath
 from typing import Any, ClassVar
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind, content_id, parse_time
+from ingest.envelope import JSON, Event, EventKind, content_id, parse_time, type_name
 from ingest.errors import RecordError
 
 SOURCE = "claude-code"
@@ -146,7 +146,7 @@ class ClaudeCodeAdapter:
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
         if not isinstance(record, Mapping):
-            raise RecordError(f"expected an object, got {_type_name(record)}")
+            raise RecordError(f"expected an object, got {type_name(record)}")
         line = _line(record, ctx)
         return _BY_TYPE.get(_record_type(record), _other)(line)
 
@@ -349,16 +349,16 @@ def _blocks(record: Mapping[str, JSON]) -> list[Mapping[str, JSON]]:
     """The content blocks; string content is one text block, empty content one empty block."""
     message = record.get("message")
     if not isinstance(message, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(message)}", field="message")
+        raise RecordError(f"expected an object, got {type_name(message)}", field="message")
     content = message.get("content")
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     if not isinstance(content, list):
-        raise RecordError(f"expected a string or a list, got {_type_name(content)}",
+        raise RecordError(f"expected a string or a list, got {type_name(content)}",
                           field="message.content")
     for index, block in enumerate(content):
         if not isinstance(block, Mapping):
-            raise RecordError(f"expected an object, got {_type_name(block)}",
+            raise RecordError(f"expected an object, got {type_name(block)}",
                               field=f"message.content[{index}]")
     return content or [{"type": "text", "text": ""}]  # skip nothing: an empty turn is an event
 
@@ -390,7 +390,7 @@ def _tool_result(blk: _Block) -> Event:
     call_id = _block_str(blk, "tool_use_id")
     is_error = blk.block.get("is_error")
     if is_error is not None and not isinstance(is_error, bool):
-        raise RecordError(f"expected true/false, got {_type_name(is_error)}",
+        raise RecordError(f"expected true/false, got {type_name(is_error)}",
                           field=blk.field("is_error"))
     extra: dict[str, JSON] = {}
     summary = _result_summary(blk.line.record.get("toolUseResult"))
@@ -457,7 +457,7 @@ def _flatten(content: JSON, field_name: str) -> str | None:
     if content is None or isinstance(content, str):
         return content
     if not isinstance(content, list):
-        raise RecordError(f"expected a string or a list, got {_type_name(content)}",
+        raise RecordError(f"expected a string or a list, got {type_name(content)}",
                           field=field_name)
     return "\n".join(_flatten_part(part, f"{field_name}[{i}]") for i, part in enumerate(content))
 
@@ -466,7 +466,7 @@ def _flatten_part(part: JSON, field_name: str) -> str:
     if isinstance(part, str):
         return part
     if not isinstance(part, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(part)}", field=field_name)
+        raise RecordError(f"expected an object, got {type_name(part)}", field=field_name)
     kind = part.get("type")
     text = part.get("text")
     if kind == "text" and isinstance(text, str):
@@ -548,13 +548,10 @@ def _record_type(record: Mapping[str, JSON]) -> str:
 def _opt_str(mapping: Mapping[str, JSON], key: str, field_name: str) -> str | None:
     value = mapping.get(key)
     if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {_type_name(value)}", field=field_name)
+        raise RecordError(f"expected a string, got {type_name(value)}", field=field_name)
     return value
 
 
 def _block_str(blk: _Block, key: str) -> str | None:
     return _opt_str(blk.block, key, blk.field(key))
 
-
-def _type_name(value: object) -> str:
-    return "null" if value is None else type(value).__name__

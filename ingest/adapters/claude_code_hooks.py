@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import orjson
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind, content_id, parse_time
+from ingest.envelope import JSON, Event, EventKind, content_id, parse_time, type_name
 from ingest.errors import RecordError
 
 SOURCE = "claude-code-hooks"
@@ -62,7 +62,7 @@ class ClaudeCodeHooksAdapter:
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
         if not isinstance(record, Mapping):
-            raise RecordError(f"expected an object, got {_type_name(record)}")
+            raise RecordError(f"expected an object, got {type_name(record)}")
         hook = _hook(record, ctx)
         return [_BY_EVENT.get(hook.event, _system)(hook)]
 
@@ -228,16 +228,13 @@ def _event(hook: _Hook, kind: EventKind, *, actor: str, extra: Mapping[str, JSON
 def _required_str(record: Mapping[str, JSON], key: str) -> str:
     value = record.get(key)
     if not isinstance(value, str) or not value:
-        raise RecordError(f"expected a non-empty string, got {_type_name(value)}", field=key)
+        raise RecordError(f"expected a non-empty string, got {type_name(value)}", field=key)
     return value
 
 
 def _opt_str(record: Mapping[str, JSON], key: str) -> str | None:
     value = record.get(key)
     if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {_type_name(value)}", field=key)
+        raise RecordError(f"expected a string, got {type_name(value)}", field=key)
     return value
 
-
-def _type_name(value: object) -> str:
-    return "null" if value is None else type(value).__name__

@@ -42,7 +42,7 @@ from typing import ClassVar, TypeVar
 import orjson
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind, parse_time
+from ingest.envelope import JSON, Event, EventKind, parse_time, type_name
 from ingest.errors import RecordError
 
 SOURCE = "cloudtrail"
@@ -104,7 +104,7 @@ class CloudTrailAdapter:
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
         if not isinstance(record, Mapping):
-            raise RecordError(f"expected an object, got {_type_name(record)}")
+            raise RecordError(f"expected an object, got {type_name(record)}")
         if _is_eventbridge(record):
             return [_from_eventbridge(record, ctx)]
         if "Records" in record and "eventID" not in record:
@@ -152,14 +152,14 @@ class _Doc:
         for depth, key in enumerate(keys):
             if not isinstance(node, Mapping):
                 parent = ".".join(keys[:depth])
-                raise RecordError(f"expected an object, got {_type_name(node)}",
+                raise RecordError(f"expected an object, got {type_name(node)}",
                                   field=self.prefix + parent)
             node = node.get(key)
             if node is None:
                 return None
         if isinstance(node, kind):
             return node
-        raise RecordError(f"expected {_KIND_NAMES[kind]}, got {_type_name(node)}",
+        raise RecordError(f"expected {_KIND_NAMES[kind]}, got {type_name(node)}",
                           field=self.prefix + path)
 
     def required(self, path: str) -> str:
@@ -229,7 +229,7 @@ def _cli_command(user_agent: JSON) -> str | None:
 def _request_parameters(doc: _Doc) -> JSON:
     value = doc.record.get("requestParameters")
     if value is not None and not isinstance(value, Mapping):
-        raise RecordError(f"expected an object or null, got {_type_name(value)}",
+        raise RecordError(f"expected an object or null, got {type_name(value)}",
                           field=doc.prefix + "requestParameters")
     return value
 
@@ -311,6 +311,3 @@ def _is_small(value: JSON) -> bool:
     except (orjson.JSONEncodeError, TypeError):  # beyond 64-bit integers, too deep: raw only
         return False
 
-
-def _type_name(value: object) -> str:
-    return "null" if value is None else type(value).__name__

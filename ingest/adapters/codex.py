@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 import orjson
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind, content_id, event_id, parse_time
+from ingest.envelope import JSON, Event, EventKind, content_id, event_id, parse_time, type_name
 from ingest.errors import RecordError
 
 SOURCE = "codex"
@@ -154,7 +154,7 @@ class CodexAdapter:
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
         if not isinstance(record, Mapping):
-            raise RecordError(f"expected an object, got {_type_name(record)}")
+            raise RecordError(f"expected an object, got {type_name(record)}")
         line = _line(record, ctx)
         return [_BY_TYPE.get(line.line_type, _other)(line)]
 
@@ -210,10 +210,10 @@ def _enter_session(payload: Mapping[str, JSON], state: _InputState) -> None:
 def _line(record: Mapping[str, JSON], ctx: AdapterContext) -> _Line:
     kind = record.get("type")
     if not isinstance(kind, str):
-        raise RecordError(f"expected a string, got {_type_name(kind)}", field="type")
+        raise RecordError(f"expected a string, got {type_name(kind)}", field="type")
     payload = record.get("payload")
     if not isinstance(payload, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(payload)}", field="payload")
+        raise RecordError(f"expected an object, got {type_name(payload)}", field="payload")
     state = _state(ctx)
     session = _session(record, payload, state, ctx)
     time = _time(record, state, ctx)  # before the content hash: its error names the field
@@ -399,10 +399,10 @@ def _parts(value: JSON, field_name: str) -> list[str]:
 
 def _items(value: JSON, field_name: str) -> list[Mapping[str, JSON]]:
     if not isinstance(value, list):
-        raise RecordError(f"expected a list, got {_type_name(value)}", field=field_name)
+        raise RecordError(f"expected a list, got {type_name(value)}", field=field_name)
     for index, item in enumerate(value):
         if not isinstance(item, Mapping):
-            raise RecordError(f"expected an object, got {_type_name(item)}",
+            raise RecordError(f"expected an object, got {type_name(item)}",
                               field=f"{field_name}[{index}]")
     return value
 
@@ -410,7 +410,7 @@ def _items(value: JSON, field_name: str) -> list[Mapping[str, JSON]]:
 def _item_text(item: Mapping[str, JSON], field_name: str) -> str:
     text = item.get("text")
     if not isinstance(text, str):
-        raise RecordError(f"expected a string, got {_type_name(text)}", field=f"{field_name}.text")
+        raise RecordError(f"expected a string, got {type_name(text)}", field=f"{field_name}.text")
     return text
 
 
@@ -439,7 +439,7 @@ def _custom_tool_call(line: _Line) -> Event:
 def _local_shell_call(line: _Line) -> Event:
     action = line.payload.get("action")
     if action is not None and not isinstance(action, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(action)}", field=line.field("action"))
+        raise RecordError(f"expected an object, got {type_name(action)}", field=line.field("action"))
     call_id = line.text("call_id") or line.text("id")
     extra: dict[str, JSON] = {}
     _copy(line.payload, (("status", "status"),), extra)
@@ -503,7 +503,7 @@ def _output(output: JSON, field_name: str) -> tuple[str | None, dict[str, JSON]]
         _copy(output, (("success", "success"),), facts)
         return (content if isinstance(content, str) else None), facts
     if not isinstance(output, str):
-        raise RecordError(f"expected a string, a list or an object, got {_type_name(output)}",
+        raise RecordError(f"expected a string, a list or an object, got {type_name(output)}",
                           field=field_name)
     return _text_output(output)
 
@@ -722,9 +722,6 @@ def _first_str(mapping: Mapping[str, JSON], keys: Sequence[str]) -> str | None:
 def _opt_str(mapping: Mapping[str, JSON], key: str, field_name: str) -> str | None:
     value = mapping.get(key)
     if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {_type_name(value)}", field=field_name)
+        raise RecordError(f"expected a string, got {type_name(value)}", field=field_name)
     return value
 
-
-def _type_name(value: object) -> str:
-    return "null" if value is None else type(value).__name__

@@ -43,7 +43,7 @@ from urllib.parse import unquote
 import orjson
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind, parse_time
+from ingest.envelope import JSON, Event, EventKind, parse_time, type_name
 from ingest.errors import RecordError
 
 SOURCE = "gcp-audit"
@@ -106,7 +106,7 @@ class GcpAuditAdapter:
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
         if not isinstance(record, Mapping):
-            raise RecordError(f"expected an object, got {_type_name(record)}")
+            raise RecordError(f"expected an object, got {type_name(record)}")
         if "entries" in record and "insertId" not in record:
             # unwrap takes a list response apart only at the top level of the input.
             raise RecordError("an entries.list response inside an array: send each on its own",
@@ -139,7 +139,7 @@ class _Doc:
         keys = path.split(".")
         for depth, key in enumerate(keys):
             if not isinstance(node, Mapping):
-                raise RecordError(f"expected an object, got {_type_name(node)}",
+                raise RecordError(f"expected an object, got {type_name(node)}",
                                   field=".".join(keys[:depth]))
             node = node.get(key)
             if node is None:
@@ -147,7 +147,7 @@ class _Doc:
         # bool is an int in Python, but true is no status code.
         if isinstance(node, kind) and not (kind is int and isinstance(node, bool)):
             return node
-        raise RecordError(f"expected {_KIND_NAMES[kind]}, got {_type_name(node)}", field=path)
+        raise RecordError(f"expected {_KIND_NAMES[kind]}, got {type_name(node)}", field=path)
 
     def required(self, path: str) -> str:
         value = self.get(path, str)
@@ -162,7 +162,7 @@ class _Doc:
             return []
         for index, item in enumerate(value):
             if not isinstance(item, Mapping):
-                raise RecordError(f"expected an object, got {_type_name(item)}",
+                raise RecordError(f"expected an object, got {type_name(item)}",
                                   field=f"{path}[{index}]")
         return value
 
@@ -287,7 +287,7 @@ def _resource_labels(doc: _Doc) -> dict[str, JSON]:
     found: dict[str, JSON] = {}
     for key, value in labels.items():
         if not isinstance(value, str):  # labels are a map of strings in LogEntry
-            raise RecordError(f"expected a string, got {_type_name(value)}",
+            raise RecordError(f"expected a string, got {type_name(value)}",
                               field=f"resource.labels.{key}")
         found[f"resource_label_{key}"] = value
     return found
@@ -384,6 +384,3 @@ def _is_small(value: JSON) -> bool:
     except (orjson.JSONEncodeError, TypeError):  # beyond 64-bit integers, too deep: raw only
         return False
 
-
-def _type_name(value: object) -> str:
-    return "null" if value is None else type(value).__name__

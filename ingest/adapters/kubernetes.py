@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind, parse_time
+from ingest.envelope import JSON, Event, EventKind, parse_time, type_name
 from ingest.errors import RecordError
 
 SOURCE = "kubernetes-audit"
@@ -73,9 +73,9 @@ class KubernetesAuditAdapter:
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
         if not isinstance(record, Mapping):
-            raise RecordError(f"expected an audit Event object, got {_type_name(record)}")
+            raise RecordError(f"expected an audit Event object, got {type_name(record)}")
         if _is_event_list(record):  # unwrap hands over the items unless they are no list
-            raise RecordError(f"expected a list, got {_type_name(record.get('items'))}",
+            raise RecordError(f"expected a list, got {type_name(record.get('items'))}",
                               field="items")
         return [_event(_request(record), ctx)]
 
@@ -253,7 +253,7 @@ def _mapping(record: Mapping[str, JSON], key: str, field: str) -> Mapping[str, J
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(value)}", field=field)
+        raise RecordError(f"expected an object, got {type_name(value)}", field=field)
     return value
 
 
@@ -267,7 +267,7 @@ def _required_str(record: Mapping[str, JSON], key: str, field: str) -> str:
 def _opt_str(record: Mapping[str, JSON], key: str, field: str) -> str | None:
     value = record.get(key)
     if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {_type_name(value)}", field=field)
+        raise RecordError(f"expected a string, got {type_name(value)}", field=field)
     return value
 
 
@@ -276,7 +276,7 @@ def _opt_int(record: Mapping[str, JSON], key: str, field: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise RecordError(f"expected an integer, got {_type_name(value)}", field=field)
+        raise RecordError(f"expected an integer, got {type_name(value)}", field=field)
     return value
 
 
@@ -285,7 +285,7 @@ def _opt_str_list(record: Mapping[str, JSON], key: str, field: str) -> list[str]
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise RecordError(f"expected a list of strings, got {_type_name(value)}", field=field)
+        raise RecordError(f"expected a list of strings, got {type_name(value)}", field=field)
     return value
 
 
@@ -299,6 +299,3 @@ def _put(target: dict[str, JSON], name: str, value: JSON) -> None:
     if value is not None:
         target[name] = value
 
-
-def _type_name(value: object) -> str:
-    return "null" if value is None else type(value).__name__

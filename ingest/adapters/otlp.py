@@ -56,7 +56,7 @@ from typing import Any, ClassVar
 import orjson
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind
+from ingest.envelope import JSON, Event, EventKind, type_name
 from ingest.errors import RecordError
 from ingest.reader import container_count, max_depth_exceeded
 
@@ -144,7 +144,7 @@ class OtlpAdapter:
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
         if not isinstance(record, Mapping):
-            raise RecordError(f"expected a span object, got {_type_name(record)}")
+            raise RecordError(f"expected a span object, got {type_name(record)}")
         if _ERROR_KEY in record:
             raise _container_error(record[_ERROR_KEY])
         if "resourceSpans" in record:
@@ -171,13 +171,13 @@ def _flatten(document: Mapping[str, JSON]) -> Iterator[JSON]:
     """
     resource_spans = document.get("resourceSpans")
     if not isinstance(resource_spans, list):
-        yield _broken("resourceSpans", f"expected a list, got {_type_name(resource_spans)}",
+        yield _broken("resourceSpans", f"expected a list, got {type_name(resource_spans)}",
                       resource_spans)
         return
     for r, entry in enumerate(resource_spans):
         path = f"resourceSpans[{r}]"
         if not isinstance(entry, Mapping):
-            yield _broken(path, f"expected an object, got {_type_name(entry)}", entry)
+            yield _broken(path, f"expected an object, got {type_name(entry)}", entry)
             continue
         yield from _flatten_scopes(entry, path)
 
@@ -185,17 +185,17 @@ def _flatten(document: Mapping[str, JSON]) -> Iterator[JSON]:
 def _flatten_scopes(entry: Mapping[str, JSON], path: str) -> Iterator[JSON]:
     scope_spans = entry.get("scopeSpans", [])
     if not isinstance(scope_spans, list):
-        yield _broken(f"{path}.scopeSpans", f"expected a list, got {_type_name(scope_spans)}",
+        yield _broken(f"{path}.scopeSpans", f"expected a list, got {type_name(scope_spans)}",
                       scope_spans)
         return
     for s, scoped in enumerate(scope_spans):
         scope_path = f"{path}.scopeSpans[{s}]"
         if not isinstance(scoped, Mapping):
-            yield _broken(scope_path, f"expected an object, got {_type_name(scoped)}", scoped)
+            yield _broken(scope_path, f"expected an object, got {type_name(scoped)}", scoped)
             continue
         spans = scoped.get("spans", [])
         if not isinstance(spans, list):
-            yield _broken(f"{scope_path}.spans", f"expected a list, got {_type_name(spans)}", spans)
+            yield _broken(f"{scope_path}.spans", f"expected a list, got {type_name(spans)}", spans)
             continue
         shared = {"resource": entry.get("resource"), "scope": scoped.get("scope")}
         schema = scoped.get("schemaUrl") or entry.get("schemaUrl")
@@ -251,7 +251,7 @@ def _parse(record: Mapping[str, JSON], cache: _Decoded | None = None) -> _Span:
     if "span" in record:
         location = record.get("location")
         if location is not None and not isinstance(location, str):
-            raise RecordError(f"expected a string, got {_type_name(location)}", field="location")
+            raise RecordError(f"expected a string, got {type_name(location)}", field="location")
         prefix = location or "span"
         resource_path, scope_path = _container_paths(location)
         resource = _resource(record.get("resource"), resource_path, cache)
@@ -260,7 +260,7 @@ def _parse(record: Mapping[str, JSON], cache: _Decoded | None = None) -> _Span:
     else:
         prefix, resource, scope_name, span = "", {}, None, record
     if not isinstance(span, Mapping):
-        raise RecordError(f"expected a span object, got {_type_name(span)}", field=prefix or None)
+        raise RecordError(f"expected a span object, got {type_name(span)}", field=prefix or None)
     return _span(record, span, prefix, resource, scope_name)
 
 
@@ -308,7 +308,7 @@ def _resource(value: JSON, path: str, cache: _Decoded) -> dict[str, JSON]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(value)}", field=path)
+        raise RecordError(f"expected an object, got {type_name(value)}", field=path)
     return _cached_attributes(value, path, cache)
 
 
@@ -316,7 +316,7 @@ def _scope_name(value: JSON, path: str, cache: _Decoded) -> str | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(value)}", field=path)
+        raise RecordError(f"expected an object, got {type_name(value)}", field=path)
     _cached_attributes(value, path, cache)  # validated: it is in raw
     return _opt_text(value.get("name"), f"{path}.name")
 
@@ -343,7 +343,7 @@ def _id(value: JSON, path: str, size: int, *, required: bool) -> str | None:
             raise RecordError(f"required: a span needs a {size}-byte id", field=path)
         return None
     if not isinstance(value, str):
-        raise RecordError(f"expected a string of hex digits, got {_type_name(value)}", field=path)
+        raise RecordError(f"expected a string of hex digits, got {type_name(value)}", field=path)
     text = _hex_id(value, size)
     if text is None:
         raise RecordError(f"expected {2 * size} hex digits, got {value[:40]!r}", field=path)
@@ -399,7 +399,7 @@ def _status(value: JSON, path: str) -> tuple[str, str | None]:
     if value is None:
         return "unset", None
     if not isinstance(value, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(value)}", field=path)
+        raise RecordError(f"expected an object, got {type_name(value)}", field=path)
     code = value.get("code", 0)
     if isinstance(code, bool) or not isinstance(code, int | str) or code not in _STATUS:
         raise RecordError(f"expected a status code (0, 1, 2), got {_show(code)}", field=f"{path}.code")
@@ -410,13 +410,13 @@ def _events(value: JSON, path: str) -> tuple[_SpanEvent, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise RecordError(f"expected a list, got {_type_name(value)}", field=path)
+        raise RecordError(f"expected a list, got {type_name(value)}", field=path)
     return tuple(_event_of(item, f"{path}[{index}]") for index, item in enumerate(value))
 
 
 def _event_of(item: JSON, path: str) -> _SpanEvent:
     if not isinstance(item, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(item)}", field=path)
+        raise RecordError(f"expected an object, got {type_name(item)}", field=path)
     nanos = _nanos(item.get("timeUnixNano"), f"{path}.timeUnixNano", required=False)
     return _SpanEvent(name=_opt_text(item.get("name"), f"{path}.name") or "",
                       time=_time(nanos) if nanos else None,
@@ -428,15 +428,15 @@ def _key_values(value: JSON, path: str) -> dict[str, JSON]:
     if value is None:
         return {}
     if not isinstance(value, list):
-        raise RecordError(f"expected a list, got {_type_name(value)}", field=path)
+        raise RecordError(f"expected a list, got {type_name(value)}", field=path)
     out: dict[str, JSON] = {}
     for index, item in enumerate(value):
         if not isinstance(item, Mapping):
-            raise RecordError(f"expected a key/value object, got {_type_name(item)}",
+            raise RecordError(f"expected a key/value object, got {type_name(item)}",
                               field=f"{path}[{index}]")
         key = item.get("key")
         if not isinstance(key, str):
-            raise RecordError(f"expected a string, got {_type_name(key)}", field=f"{path}[{index}].key")
+            raise RecordError(f"expected a string, got {type_name(key)}", field=f"{path}[{index}].key")
         out[key] = _any_value(item.get("value"), f"{path}[{index}].value")
     return out
 
@@ -445,7 +445,7 @@ def _any_value(value: JSON, path: str) -> JSON:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        raise RecordError(f"expected an AnyValue object, got {_type_name(value)}", field=path)
+        raise RecordError(f"expected an AnyValue object, got {type_name(value)}", field=path)
     for key, decode in _ANY_VALUE:
         if key in value:
             return decode(value[key], f"{path}.{key}")
@@ -456,13 +456,13 @@ def _any_value(value: JSON, path: str) -> JSON:
 
 def _string(value: JSON, path: str) -> JSON:
     if not isinstance(value, str):
-        raise RecordError(f"expected a string, got {_type_name(value)}", field=path)
+        raise RecordError(f"expected a string, got {type_name(value)}", field=path)
     return value
 
 
 def _bool(value: JSON, path: str) -> JSON:
     if not isinstance(value, bool):
-        raise RecordError(f"expected true/false, got {_type_name(value)}", field=path)
+        raise RecordError(f"expected true/false, got {type_name(value)}", field=path)
     return value
 
 
@@ -499,10 +499,10 @@ def _kvlist(value: JSON, path: str) -> JSON:
 
 def _values_list(value: JSON, path: str) -> list[JSON]:
     if not isinstance(value, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(value)}", field=path)
+        raise RecordError(f"expected an object, got {type_name(value)}", field=path)
     items = value.get("values", [])
     if not isinstance(items, list):
-        raise RecordError(f"expected a list, got {_type_name(items)}", field=f"{path}.values")
+        raise RecordError(f"expected a list, got {type_name(items)}", field=f"{path}.values")
     return items
 
 
@@ -514,7 +514,7 @@ _ANY_VALUE: tuple[tuple[str, Callable[[JSON, str], JSON]], ...] = (
 
 def _opt_text(value: JSON, path: str) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {_type_name(value)}", field=path)
+        raise RecordError(f"expected a string, got {type_name(value)}", field=path)
     return value
 
 
@@ -1105,8 +1105,5 @@ def _at(prefix: str, name: str) -> str:
 
 
 def _show(value: JSON) -> str:
-    return repr(value)[:40] if isinstance(value, str | int | float) else _type_name(value)
+    return repr(value)[:40] if isinstance(value, str | int | float) else type_name(value)
 
-
-def _type_name(value: object) -> str:
-    return "null" if value is None else type(value).__name__

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import ClassVar
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind, content_id, format_time
+from ingest.envelope import JSON, Event, EventKind, content_id, format_time, type_name
 from ingest.errors import RecordError
 
 SOURCE = "pgaudit"
@@ -115,7 +115,7 @@ class PgAuditAdapter:
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
         if not isinstance(record, str):
-            raise RecordError(f"expected a log line (text), got {_type_name(record)}")
+            raise RecordError(f"expected a log line (text), got {type_name(record)}")
         line = _parse(record)
         if line.message.startswith(_AUDIT_PREFIX):
             return [_audit_event(line, _audit(line.message), ctx)]
@@ -321,6 +321,3 @@ def _put(target: dict[str, JSON], name: str, value: JSON) -> None:
     if value is not None:
         target[name] = value
 
-
-def _type_name(value: object) -> str:
-    return "null" if value is None else type(value).__name__

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind, parse_time
+from ingest.envelope import JSON, Event, EventKind, parse_time, type_name
 from ingest.errors import RecordError
 
 SOURCE = "railway-audit"
@@ -68,12 +68,12 @@ class RailwayAuditAdapter:
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
         if not isinstance(record, Mapping):
-            raise RecordError(f"expected an audit log node, got {_type_name(record)}")
+            raise RecordError(f"expected an audit log node, got {type_name(record)}")
         if _edges(record) is None and isinstance(record.get("errors"), list):
             raise RecordError(f"a GraphQL error response: {_graphql_error(record)}",
                               field="errors")
         if "node" in record and not isinstance(record["node"], Mapping):
-            raise RecordError(f"expected an object, got {_type_name(record['node'])}",
+            raise RecordError(f"expected an object, got {type_name(record['node'])}",
                               field="node")
         return [_event(_node(_node_of(record)), ctx)]
 
@@ -115,7 +115,7 @@ def _graphql_error(record: Mapping[str, JSON]) -> str:
 
 def _node(record: JSON) -> _Node:
     if not isinstance(record, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(record)}", field="node")
+        raise RecordError(f"expected an object, got {type_name(record)}", field="node")
     context = _mapping(record, "context", "context")
     return _Node(
         record=record,
@@ -227,7 +227,7 @@ def _mapping(record: Mapping[str, JSON], key: str, field: str) -> Mapping[str, J
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise RecordError(f"expected an object, got {_type_name(value)}", field=field)
+        raise RecordError(f"expected an object, got {type_name(value)}", field=field)
     return value
 
 
@@ -241,7 +241,7 @@ def _required_str(record: Mapping[str, JSON], key: str) -> str:
 def _opt_str(record: Mapping[str, JSON], key: str, field: str) -> str | None:
     value = record.get(key)
     if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {_type_name(value)}", field=field)
+        raise RecordError(f"expected a string, got {type_name(value)}", field=field)
     return value
 
 
@@ -249,6 +249,3 @@ def _put(target: dict[str, JSON], name: str, value: JSON) -> None:
     if value is not None:
         target[name] = value
 
-
-def _type_name(value: object) -> str:
-    return "null" if value is None else type(value).__name__

@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 import orjson
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind, content_id
+from ingest.envelope import JSON, Event, EventKind, content_id, type_name
 from ingest.errors import RecordError
 
 SOURCE = "agent-trajectory"
@@ -74,7 +74,7 @@ class TrajectoryAdapter:
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
         if not isinstance(record, Mapping):
-            raise RecordError(f"expected an object, got {_type_name(record)}")
+            raise RecordError(f"expected an object, got {type_name(record)}")
         episode = _episode(record, ctx)
         _trajectory_event(episode)
         for round_index, round_ in enumerate(episode.rounds):
@@ -132,14 +132,14 @@ def _episode(record: Mapping[str, JSON], ctx: AdapterContext) -> _Episode:
 def _rounds(record: Mapping[str, JSON]) -> list[list[Mapping[str, JSON]]]:
     contents = record.get("contents")
     if not isinstance(contents, list):
-        raise RecordError(f"expected a list of rounds, got {_type_name(contents)}", field="contents")
+        raise RecordError(f"expected a list of rounds, got {type_name(contents)}", field="contents")
     for r, round_ in enumerate(contents):
         if not isinstance(round_, list):
-            raise RecordError(f"expected a list of turns, got {_type_name(round_)}",
+            raise RecordError(f"expected a list of turns, got {type_name(round_)}",
                               field=f"contents[{r}]")
         for t, turn in enumerate(round_):
             if not isinstance(turn, Mapping):
-                raise RecordError(f"expected an object, got {_type_name(turn)}",
+                raise RecordError(f"expected an object, got {type_name(turn)}",
                                   field=f"contents[{r}][{t}]")
     return contents
 
@@ -182,7 +182,7 @@ class _Turn:
     def role(self) -> str:
         role = self.turn.get("role")
         if not isinstance(role, str):
-            raise RecordError(f"expected a string, got {_type_name(role)}", field=self.field("role"))
+            raise RecordError(f"expected a string, got {type_name(role)}", field=self.field("role"))
         return role
 
     def emit(self, kind: EventKind, *, part: str = "", extra: Mapping[str, JSON] | None = None,
@@ -327,13 +327,10 @@ _CALL_SHAPES: tuple[tuple[re.Pattern[str], str, Callable[[str], dict[str, JSON] 
 def _opt_str(mapping: Mapping[str, JSON], key: str, field_name: str) -> str | None:
     value = mapping.get(key)
     if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {_type_name(value)}", field=field_name)
+        raise RecordError(f"expected a string, got {type_name(value)}", field=field_name)
     return value
 
 
 def _describe(value: object) -> str:
-    return "an empty string" if value == "" else _type_name(value)
+    return "an empty string" if value == "" else type_name(value)
 
-
-def _type_name(value: object) -> str:
-    return "null" if value is None else type(value).__name__
