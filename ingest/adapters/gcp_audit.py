@@ -202,7 +202,7 @@ def _entry(doc: _Doc, ctx: AdapterContext) -> Event:
 def _time(doc: _Doc) -> datetime:
     for key in ("timestamp", "receiveTimestamp"):
         if doc.record.get(key) is not None:
-            return _parse_time(doc.record[key], key)
+            return parse_time(doc.record[key], field_name=key)
     raise RecordError("missing", field="timestamp")
 
 
@@ -370,12 +370,6 @@ def _cli_command(user_agent: JSON) -> str | None:
     match = _CLI_COMMAND.search(user_agent)
     return match.group(1) if match else None
 
-
-def _parse_time(value: JSON, field_name: str) -> datetime:
-    try:
-        return parse_time(value, field_name=field_name)
-    except (OverflowError, ValueError) as exc:  # guards the epoch branch of parse_time
-        raise RecordError(f"timestamp out of range: {exc}", field=field_name) from None
 
 
 def _is_small(value: JSON) -> bool:
