@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 
+from api.analysis import AnalysisWorker
 from api.metrics import Metrics
 from api.responses import JsonResponse
-from api.routes import health, hooks, ingest, otlp, read
+from api.routes import findings, health, hooks, ingest, otlp, read
 from api.services import Services
 from ingest.errors import (
     AuthError,
@@ -42,15 +43,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         owned = services is None
         app.state.services = services or Services.open(settings or get_settings())
         app.state.metrics = Metrics(app.state.services.log)
+        worker = AnalysisWorker(app.state.services.projector)
+        worker.start()
         try:
             yield
         finally:
+            worker.stop()
             if owned:
                 app.state.services.close()
 
     app = FastAPI(title="Blackbox", version="0.1.0", lifespan=lifespan,
                   default_response_class=JsonResponse)
-    for router in (health.router, ingest.router, read.router, hooks.router, otlp.router):
+    for router in (health.router, ingest.router, read.router, findings.router, hooks.router,
+                   otlp.router):
         app.include_router(router)
     app.add_exception_handler(BlackboxError, _blackbox_error)  # type: ignore[arg-type]
     return app

@@ -214,6 +214,51 @@ def sessions(db: str | None, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("session_ids", nargs=-1, metavar="[SESSION]...")
+@db_option
+@json_option
+@click.option("--flagged", is_flag=True, help="Only flagged sessions.")
+def analyze(session_ids: tuple[str, ...], db: str | None, as_json: bool, flagged: bool) -> None:
+    """Findings of the given sessions (default: all), brought up to date with the log first."""
+    from api.routes.findings import session_verdict
+
+    with _services(db) as services, _errors_exit():
+        services.projector.catch_up()
+        stored = services.findings.sessions(list(session_ids) or None)
+    missing = set(session_ids) - {s.session_id for s in stored}
+    if missing:
+        click.echo(f"blackbox: no session {', '.join(sorted(missing))}", err=True)
+        sys.exit(2)
+    verdicts = [session_verdict(s) for s in stored if s.flagged or not flagged]
+    if as_json:
+        click.echo(orjson.dumps({"sessions": verdicts}).decode())
+        return
+    for verdict in verdicts:
+        _print_verdict(verdict)
+
+
+def _print_verdict(verdict: dict[str, Any]) -> None:
+    flag = "FLAGGED" if verdict["flagged"] else "ok"
+    click.echo(f"{verdict['session_id']}  {verdict['source']:<12} risk {verdict['risk']:.2f}  {flag}")
+    for finding in verdict["findings"]:
+        click.echo(f"  {finding['severity']:<8} {finding['rule']:<22} {finding['summary']}")
+
+
+@main.command()
+@db_option
+def rebuild(db: str | None) -> None:
+    """Recompute every finding and session verdict from the events alone."""
+    import time
+
+    with _services(db) as services, _errors_exit():
+        started = time.perf_counter()
+        count = services.projector.rebuild()
+        elapsed = time.perf_counter() - started
+    click.echo(f"rebuilt analysis of {count} events in {elapsed:.1f}s "
+               f"({count / max(elapsed, 1e-9):,.0f} events/s)")
+
+
+@main.command()
 @click.option("--session", "session_id", required=True, help="Session id.")
 @db_option
 @json_option

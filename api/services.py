@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analyzer.projector import Projector
+from analyzer.store import FindingStore
 from api.keys import KeyStore
 from ingest.log import EventLog, open_log
 from ingest.pipeline import Preparer
@@ -17,6 +19,8 @@ class Services:
     log: EventLog
     preparer: Preparer
     keys: KeyStore
+    findings: FindingStore
+    projector: Projector
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -26,7 +30,9 @@ class Services:
             preparer = Preparer(Redactor(key.encode()), max_depth=settings.max_json_depth,
                                 chunk_size=settings.chunk_events,
                                 max_field=settings.max_field_bytes)
-            return cls(settings, log, preparer, KeyStore(settings.db))
+            findings = FindingStore(settings.db)
+            return cls(settings, log, preparer, KeyStore(settings.db), findings,
+                       Projector(log, findings))
         except BaseException:
             log.close()
             raise
@@ -34,3 +40,4 @@ class Services:
     def close(self) -> None:
         self.log.close()
         self.keys.close()
+        self.findings.close()

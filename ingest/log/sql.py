@@ -47,6 +47,7 @@ class SqlRecorder:
         self.dialect = self._writer.dialect.name
         self._insert = pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert
         self._insert_events_sql = _insert_events_sql(self._writer.dialect.paramstyle)
+        self._read_all_sql = _read_all_sql(self._writer.dialect.paramstyle)
         with _storage_errors("create the schema"):
             self._create_schema()
 
@@ -183,9 +184,12 @@ class SqlRecorder:
         return self._recorded(query.order_by(c.position).limit(limit))
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[Recorded]:
-        c = schema.events.c
-        query = select(schema.events).where(c.position > after_position).order_by(c.position)
-        return self._recorded(query.limit(limit))
+        """Driver-level, like the insert: the analyzer's rebuild reads the whole log through here,
+        and SQLAlchemy's per-row result processing cost a fifth of it."""
+        with _storage_errors("read events"), self._reader.connect() as conn:
+            rows = conn.exec_driver_sql(self._read_all_sql, (after_position, limit)).fetchall()
+        return [Recorded(decode(body), position, seq, prev_hash, digest)
+                for position, seq, body, prev_hash, digest in rows]
 
     def _recorded(self, query: Any) -> list[Recorded]:
         with _storage_errors("read events"), self._reader.connect() as conn:
@@ -243,6 +247,12 @@ def _insert_events_sql(paramstyle: str) -> str:
     marker = "?" if paramstyle == "qmark" else "%s"
     return (f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
             f"VALUES ({', '.join([marker] * len(_EVENT_COLUMNS))})")
+
+
+def _read_all_sql(paramstyle: str) -> str:
+    marker = "?" if paramstyle == "qmark" else "%s"
+    return ("SELECT position, seq, body, prev_hash, hash FROM events "
+            f"WHERE position > {marker} ORDER BY position LIMIT {marker}")
 
 
 def _event_row(encoded: Encoded, seq: int, prev_hash: str, digest: str) -> tuple[Any, ...]:

@@ -1,0 +1,225 @@
+"""The analyzer: feed it events in log order; it keeps every session's findings current.
+
+``feed`` does a bounded amount of work per event — classify one call, extract one text's claims,
+link one cloud record — and re-runs only the rules anchored on what changed. That keeps live
+scoring cheap however long a session grows, and makes a rebuild (feeding the whole log again)
+produce exactly what live feeding produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from analyzer import rules
+from analyzer.actions import classify
+from analyzer.claims import extract_claims, extract_constraints
+from analyzer.correlate import EffectLinker
+from analyzer.effects import effect_of
+from analyzer.entities import environments_in
+from analyzer.evidence import normalize_target
+from analyzer.findings import Finding, is_flagged, ordered, session_risk
+from analyzer.nodes import ClaimKind, ConstraintKind, InspectKind
+from analyzer.session import RESULT_TEXT_CHARS, Call, ClaimRef, ConstraintRef, Inspection, SessionState
+from ingest.envelope import Event, EventKind, format_time
+
+_KEPT_CALLS = 512  # calls per session whose results can still arrive (older ones are done)
+_TASK_CHARS = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class SessionReport:
+    session_id: str
+    source: str
+    model: str | None
+    risk: float
+    flagged: bool
+    findings: list[Finding]
+    events: int
+    first_time: str | None
+    last_time: str | None
+
+
+@dataclass(eq=False, slots=True)
+class _Findings:
+    by_id: dict[str, Finding] = field(default_factory=dict)
+    by_anchor: dict[str, set[str]] = field(default_factory=dict)
+
+    def replace(self, anchor: str, found: Iterable[Finding]) -> bool:
+        """Set the findings of one anchor; True when anything changed."""
+        new = {f.id: f for f in found}
+        old_ids = self.by_anchor.get(anchor, set())
+        changed = set(new) != old_ids or any(self.by_id.get(i) != f for i, f in new.items())
+        for gone in old_ids - set(new):
+            del self.by_id[gone]
+        self.by_id.update(new)
+        self.by_anchor[anchor] = set(new)
+        return changed
+
+
+class Analyzer:
+    """Incremental analysis of every session in a log."""
+
+    def __init__(self) -> None:
+        # One state per thread of a session: a subagent (Claude Code sidechain) has its own turns,
+        # its own "user" (the parent agent's prompt) and its own constraints.
+        self.sessions: dict[str, list[SessionState]] = {}
+        self._threads: dict[tuple[str, str], SessionState] = {}
+        self._findings: dict[str, _Findings] = {}
+        self._linker = EffectLinker()
+
+    def feed(self, event: Event) -> set[str]:
+        """Take one event; returns the ids of the sessions whose findings changed."""
+        if event.session_id is None:
+            return self._feed_cloud(event)
+        session = self._session(event)
+        index = session.touch(event.time)
+        handler = _HANDLERS.get(event.kind)
+        return handler(self, session, event, index) if handler else set()
+
+    def feed_all(self, events: Iterable[Event]) -> set[str]:
+        changed: set[str] = set()
+        for event in events:
+            changed |= self.feed(event)
+        return changed
+
+    def findings(self, session_id: str) -> list[Finding]:
+        held = self._findings.get(session_id)
+        return ordered(list(held.by_id.values())) if held else []
+
+    def report(self, session_id: str) -> SessionReport | None:
+        threads = self.sessions.get(session_id)
+        if not threads:
+            return None
+        found = self.findings(session_id)
+        first = min(t.first_time for t in threads if t.first_time)
+        last = max(t.last_time for t in threads if t.last_time)
+        model = next((t.model for t in threads if t.model), None)
+        return SessionReport(session_id, threads[0].source, model, session_risk(found),
+                             is_flagged(found), found, sum(t.events for t in threads),
+                             format_time(first), format_time(last))
+
+    # -- per kind ------------------------------------------------------------------------------
+
+    def _session(self, event: Event) -> SessionState:
+        assert event.session_id is not None
+        key = (event.session_id, _thread(event))
+        session = self._threads.get(key)
+        if session is None:
+            session = self._threads[key] = SessionState(event.session_id, event.source)
+            self.sessions.setdefault(event.session_id, []).append(session)
+        if session.model is None and isinstance(model := event.attributes.get("model"), str):
+            session.model = model
+        return session
+
+    def _on_user(self, session: SessionState, event: Event, index: int) -> set[str]:
+        text = event.text or ""
+        session.last_user_index = index
+        if len(session.task_text) < _TASK_CHARS:
+            session.task_text += " " + text[:_TASK_CHARS].lower()
+            session.task_environments.update(environments_in(text[:_TASK_CHARS]))
+        for constraint in extract_constraints(text):
+            ref = ConstraintRef(event.id, index, event.time, constraint)
+            if constraint.kind == ConstraintKind.APPROVE:
+                session.approvals.append(ref)
+                session.described[event.id] = session.last_agent_text
+            else:
+                session.constraints.append(ref)
+        return set()
+
+    def _on_agent_text(self, session: SessionState, event: Event, index: int) -> set[str]:
+        text = event.text or ""
+        if event.kind == EventKind.AGENT_MESSAGE:
+            session.last_agent_text = text[:_TASK_CHARS].lower()
+        changed = False
+        for claim in extract_claims(text):
+            ref = ClaimRef(event.id, index, event.time, claim)
+            session.recent_claims.append(ref)
+            if claim.kind == ClaimKind.SUCCESS:
+                found = rules.false_success(session, ref, session.last_call)
+                changed |= self._store(session, f"claim:{event.id}", [found] if found else [])
+        return {session.session_id} if changed else set()
+
+    def _on_call(self, session: SessionState, event: Event, index: int) -> set[str]:
+        if event.call_id and event.call_id in session.calls_by_id:
+            return set()  # the same call reported twice (hook and transcript)
+        call = Call(event.id, event.call_id, index, session.calls, event.time,
+                    classify(event.tool_name, event.tool_input), session.last_call,
+                    session.last_user_index, session.claims_before(index),
+                    frozenset(session.task_environments))
+        session.calls += 1
+        session.last_call = call
+        self._remember(session, call)
+        self._linker.add_call(session, call)
+        changed = self._evaluate(session, call)
+        if call.action.credentials and session.foraging:
+            for foraged in session.foraging:
+                changed |= self._evaluate(session, foraged)
+        return {session.session_id} if changed else set()
+
+    def _on_result(self, session: SessionState, event: Event, index: int) -> set[str]:
+        call = session.calls_by_id.get(event.call_id or "")
+        if call is None or call.result_event_id is not None:
+            return set()
+        call.result_event_id = event.id
+        call.failed = bool(event.is_error)
+        call.result_text = (event.text or "")[:RESULT_TEXT_CHARS]
+        if not call.failed and call.action.read_only:
+            self._record_inspection(session, call, event, index)
+        if rules.is_foraging(session, call):
+            session.foraging.append(call)
+        return {session.session_id} if self._evaluate(session, call) else set()
+
+    def _feed_cloud(self, event: Event) -> set[str]:
+        effect = effect_of(event)
+        if effect is None:
+            return set()
+        linked = self._linker.add_effect(effect, event.time)
+        if linked is None:
+            return set()
+        session, call, _ = linked
+        return {session.session_id} if self._evaluate(session, call) else set()
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _remember(self, session: SessionState, call: Call) -> None:
+        if call.call_id:
+            session.calls_by_id[call.call_id] = call
+            if len(session.calls_by_id) > _KEPT_CALLS:
+                del session.calls_by_id[next(iter(session.calls_by_id))]
+
+    def _record_inspection(self, session: SessionState, call: Call, event: Event, index: int) -> None:
+        kinds = call.action.inspects or (InspectKind.READ,)
+        check = Inspection(call.event_id, event.id, index, kinds[0])
+        # The first check of a target is kept: rules ask "was it checked before this call?".
+        for target in call.action.inspected:
+            session.inspected.setdefault(normalize_target(target), check)
+        for kind in kinds:
+            session.inspect_kinds.setdefault(kind, Inspection(call.event_id, event.id, index, kind))
+        if not call.action.inspected and InspectKind.LISTING in kinds:
+            session.inspected.setdefault(".", check)  # a bare ``ls`` looks at the working directory
+
+    def _evaluate(self, session: SessionState, call: Call) -> bool:
+        found = [f for rule in rules.CALL_RULES if (f := rule(session, call)) is not None]
+        return self._store(session, call.event_id, found)
+
+    def _store(self, session: SessionState, anchor: str, found: list[Finding]) -> bool:
+        held = self._findings.setdefault(session.session_id, _Findings())
+        return held.replace(anchor, found)
+
+
+def _thread(event: Event) -> str:
+    """Which agent of the session wrote the event: the main agent, or one subagent."""
+    if event.attributes.get("is_sidechain") is not True:
+        return ""
+    agent = event.attributes.get("agent_id")
+    return f"sidechain:{agent}" if isinstance(agent, str) else "sidechain"
+
+
+_HANDLERS = {
+    EventKind.USER_MESSAGE: Analyzer._on_user,
+    EventKind.AGENT_REASONING: Analyzer._on_agent_text,
+    EventKind.AGENT_MESSAGE: Analyzer._on_agent_text,
+    EventKind.TOOL_CALL: Analyzer._on_call,
+    EventKind.TOOL_RESULT: Analyzer._on_result,
+}

@@ -1,0 +1,181 @@
+"""Findings and session verdicts as projections of the log, in the log's own database.
+
+Unlike the log, these tables are rewritten freely: they are derived data that ``blackbox
+rebuild`` can always recompute from the events alone. A checkpoint row records the log position
+the projections reflect; it is written in the same transaction as the rows it vouches for and
+only ever moves forward, so a crash can never leave projections and checkpoint disagreeing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+
+from analyzer.engine import SessionReport
+from analyzer.findings import Severity
+from ingest.errors import StorageError
+from ingest.log.engines import make_engines
+
+metadata = MetaData()
+
+findings_table = Table(
+    "analysis_findings", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("session_id", Text, nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("time", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Index("analysis_findings_session", "session_id"),
+)
+
+sessions_table = Table(
+    "analysis_sessions", metadata,
+    Column("session_id", Text, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("model", Text),
+    Column("risk", Float, nullable=False),
+    Column("flagged", Boolean, nullable=False),
+    Column("max_severity", Integer),
+    Column("finding_count", Integer, nullable=False),
+    Column("top_finding", Text),
+    Column("events", BigInteger, nullable=False),
+    Column("first_time", String(40)),
+    Column("last_time", String(40)),
+)
+
+checkpoints_table = Table(
+    "analysis_checkpoints", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    session_id: str
+    source: str
+    model: str | None
+    risk: float
+    flagged: bool
+    findings: list[dict[str, Any]]
+
+
+class FindingStore:
+    """Reads and writes the analysis projections of one database."""
+
+    def __init__(self, url: str) -> None:
+        self._writer, self._reader = make_engines(url)
+        with _storage_errors("create the analysis tables"), self._writer.begin() as conn:
+            metadata.create_all(conn)
+
+    def close(self) -> None:
+        self._writer.dispose()
+        self._reader.dispose()
+
+    def checkpoint(self, name: str) -> int:
+        with _storage_errors("read the analysis checkpoint"), self._reader.connect() as conn:
+            value = conn.scalar(select(checkpoints_table.c.position).where(
+                checkpoints_table.c.name == name))
+        return int(value or 0)
+
+    def commit(self, name: str, position: int, reports: Sequence[SessionReport]) -> None:
+        """Step 1: replace the changed sessions' rows; step 2: advance the checkpoint. One transaction."""
+        with _storage_errors("write analysis results"), self._writer.begin() as conn:
+            _write_reports(conn, reports)
+            _advance(conn, name, position)
+
+    def reset(self) -> None:
+        """Forget every projection row (``rebuild`` starts from position 0)."""
+        with _storage_errors("reset the analysis tables"), self._writer.begin() as conn:
+            for table in (findings_table, sessions_table):
+                conn.execute(delete(table))
+            conn.execute(delete(checkpoints_table))  # every version's: their rows are gone
+
+    def sessions(self, session_ids: Iterable[str] | None = None) -> list[StoredSession]:
+        query = select(sessions_table).order_by(sessions_table.c.session_id)
+        if session_ids is not None:
+            query = query.where(sessions_table.c.session_id.in_(list(session_ids)))
+        with _storage_errors("read analysis results"), self._reader.connect() as conn:
+            rows = conn.execute(query).all()
+            bodies = _finding_bodies(conn, [r.session_id for r in rows])
+        return [StoredSession(r.session_id, r.source, r.model, r.risk, r.flagged,
+                              bodies.get(r.session_id, [])) for r in rows]
+
+
+def _write_reports(conn: Connection, reports: Sequence[SessionReport]) -> None:
+    if not reports:
+        return
+    ids = [r.session_id for r in reports]
+    conn.execute(delete(findings_table).where(findings_table.c.session_id.in_(ids)))
+    conn.execute(delete(sessions_table).where(sessions_table.c.session_id.in_(ids)))
+    rows = [_finding_row(f.to_document(), rank) for r in reports for rank, f in enumerate(r.findings)]
+    if rows:
+        conn.execute(findings_table.insert(), rows)
+    conn.execute(sessions_table.insert(), [_session_row(r) for r in reports])
+
+
+def _finding_row(doc: dict[str, Any], rank: int) -> dict[str, Any]:
+    return {"id": doc["id"], "session_id": doc["session_id"], "rule": doc["rule"],
+            "severity": int(Severity.parse(doc["severity"])), "time": doc["time"],
+            "body": orjson.dumps({**doc, "rank": rank}).decode()}
+
+
+def _session_row(report: SessionReport) -> dict[str, Any]:
+    top = report.findings[0] if report.findings else None
+    return {"session_id": report.session_id, "source": report.source, "model": report.model,
+            "risk": report.risk, "flagged": report.flagged,
+            "max_severity": int(top.severity) if top else None,
+            "finding_count": len(report.findings), "top_finding": top.summary if top else None,
+            "events": report.events, "first_time": report.first_time, "last_time": report.last_time}
+
+
+def _advance(conn: Connection, name: str, position: int) -> None:
+    """Offsets never go backwards: a stale writer's checkpoint is ignored, not applied."""
+    table = checkpoints_table
+    moved = conn.execute(update(table).where(table.c.name == name, table.c.position < position)
+                         .values(position=position))
+    if moved.rowcount == 0 and conn.scalar(select(table.c.position).where(table.c.name == name)) is None:
+        conn.execute(table.insert().values(name=name, position=position))
+
+
+def _finding_bodies(conn: Connection, session_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for start in range(0, len(session_ids), 500):
+        chunk = session_ids[start:start + 500]
+        query = select(findings_table.c.session_id, findings_table.c.body).where(
+            findings_table.c.session_id.in_(chunk))
+        for row in conn.execute(query):
+            found.setdefault(row.session_id, []).append(orjson.loads(row.body))
+    for docs in found.values():
+        docs.sort(key=lambda d: d.pop("rank"))
+    return found
+
+
+@contextmanager
+def _storage_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except sa_exc.SQLAlchemyError as exc:
+        raise StorageError(f"could not {action}: {exc.__class__.__name__}: {exc}") from None
