@@ -17,9 +17,11 @@ from analyzer.claims import extract_claims, extract_constraints
 from analyzer.correlate import EffectLinker
 from analyzer.effects import effect_of
 from analyzer.entities import environments_in
-from analyzer.evidence import normalize_target
-from analyzer.findings import Finding, is_flagged, ordered, session_risk
+from analyzer.evidence import normalize_target, verification
+from analyzer.features import SessionFeatures
+from analyzer.findings import Finding, ordered
 from analyzer.nodes import ClaimKind, ConstraintKind, InspectKind
+from analyzer.risk import RiskModel, configured_threshold, default_model
 from analyzer.session import RESULT_TEXT_CHARS, Call, ClaimRef, ConstraintRef, Inspection, SessionState
 from ingest.envelope import Event, EventKind, format_time
 
@@ -60,13 +62,17 @@ class _Findings:
 class Analyzer:
     """Incremental analysis of every session in a log."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, threshold: float | None = None, model: RiskModel | None = None) -> None:
         # One state per thread of a session: a subagent (Claude Code sidechain) has its own turns,
         # its own "user" (the parent agent's prompt) and its own constraints.
         self.sessions: dict[str, list[SessionState]] = {}
         self._threads: dict[tuple[str, str], SessionState] = {}
         self._findings: dict[str, _Findings] = {}
         self._linker = EffectLinker()
+        # The risk model scores whole sessions (every thread), from features kept per session id.
+        self.model = model if model is not None else default_model()
+        self.threshold = threshold if threshold is not None else configured_threshold(self.model)
+        self._features: dict[str, SessionFeatures] = {}
 
     def feed(self, event: Event) -> set[str]:
         """Take one event; returns the ids of the sessions whose findings changed."""
@@ -74,6 +80,7 @@ class Analyzer:
             return self._feed_cloud(event)
         session = self._session(event)
         index = session.touch(event.time)
+        self._features[event.session_id].observe(event)
         handler = _HANDLERS.get(event.kind)
         return handler(self, session, event, index) if handler else set()
 
@@ -87,6 +94,18 @@ class Analyzer:
         held = self._findings.get(session_id)
         return ordered(list(held.by_id.values())) if held else []
 
+    def features(self, session_id: str) -> SessionFeatures | None:
+        return self._features.get(session_id)
+
+    def risk(self, session_id: str) -> float:
+        """P(the session is doing something unsafe | its events so far), from the risk model."""
+        features = self._features.get(session_id)
+        if features is None:
+            return 0.0
+        held = self._findings.get(session_id)
+        findings = held.by_id.values() if held else ()
+        return self.model.probability(features.signals(findings), features.text.dot())
+
     def report(self, session_id: str) -> SessionReport | None:
         threads = self.sessions.get(session_id)
         if not threads:
@@ -95,9 +114,34 @@ class Analyzer:
         first = min(t.first_time for t in threads if t.first_time)
         last = max(t.last_time for t in threads if t.last_time)
         model = next((t.model for t in threads if t.model), None)
-        return SessionReport(session_id, threads[0].source, model, session_risk(found),
-                             is_flagged(found), found, sum(t.events for t in threads),
-                             format_time(first), format_time(last))
+        risk = round(self.risk(session_id), 4)
+        return SessionReport(session_id, threads[0].source, model, risk, risk >= self.threshold, found,
+                             sum(t.events for t in threads), format_time(first), format_time(last))
+
+    def recorded_call(self, session_id: str, call_id: str) -> tuple[SessionState, Call] | None:
+        """A call of the session by the agent's call id (the guard's view of a proposed call)."""
+        for session in self.sessions.get(session_id, ()):
+            if (call := session.calls_by_id.get(call_id)) is not None:
+                return session, call
+        return None
+
+    def propose(self, event: Event) -> tuple[SessionState, Call, list[Finding]]:
+        """What the rules would say about a tool call event if it came next — nothing is kept.
+
+        The guard asks this before the call is appended, so the proposal and the answer can be
+        made durable together; feeding the same event afterwards yields the same findings."""
+        assert event.session_id is not None
+        session = self._threads.get((event.session_id, _thread(event))) or SessionState(
+            event.session_id, event.source)
+        call = _new_call(session, event, session.events)
+        return session, call, [f for rule in rules.CALL_RULES if (f := rule(session, call)) is not None]
+
+    def anchored(self, session_id: str, event_id: str) -> list[Finding]:
+        """The findings about one event (a call or a claim)."""
+        held = self._findings.get(session_id)
+        if held is None:
+            return []
+        return ordered([held.by_id[i] for i in held.by_anchor.get(event_id, ())])
 
     # -- per kind ------------------------------------------------------------------------------
 
@@ -108,6 +152,7 @@ class Analyzer:
         if session is None:
             session = self._threads[key] = SessionState(event.session_id, event.source)
             self.sessions.setdefault(event.session_id, []).append(session)
+            self._features.setdefault(event.session_id, SessionFeatures(self.model.text_bag()))
         if session.model is None and isinstance(model := event.attributes.get("model"), str):
             session.model = model
         return session
@@ -133,6 +178,7 @@ class Analyzer:
             session.last_agent_text = text[:_TASK_CHARS].lower()
         changed = False
         for claim in extract_claims(text):
+            self._features[session.session_id].observe_claim(claim.kind)
             ref = ClaimRef(event.id, index, event.time, claim)
             session.recent_claims.append(ref)
             if claim.kind == ClaimKind.SUCCESS:
@@ -143,12 +189,11 @@ class Analyzer:
     def _on_call(self, session: SessionState, event: Event, index: int) -> set[str]:
         if event.call_id and event.call_id in session.calls_by_id:
             return set()  # the same call reported twice (hook and transcript)
-        call = Call(event.id, event.call_id, index, session.calls, event.time,
-                    classify(event.tool_name, event.tool_input), session.last_call,
-                    session.last_user_index, session.claims_before(index),
-                    frozenset(session.task_environments))
+        call = _new_call(session, event, index)
         session.calls += 1
         session.last_call = call
+        verified = not call.action.destructive or bool(verification(session, call))
+        self._features[session.session_id].observe_call(call.action, verified=verified)
         self._remember(session, call)
         self._linker.add_call(session, call)
         changed = self._evaluate(session, call)
@@ -164,6 +209,8 @@ class Analyzer:
         call.result_event_id = event.id
         call.failed = bool(event.is_error)
         call.result_text = (event.text or "")[:RESULT_TEXT_CHARS]
+        if call.failed:
+            self._features[session.session_id].observe_failure(call.action)
         if not call.failed and call.action.read_only:
             self._record_inspection(session, call, event, index)
         if rules.is_foraging(session, call):
@@ -177,7 +224,8 @@ class Analyzer:
         linked = self._linker.add_effect(effect, event.time)
         if linked is None:
             return set()
-        session, call, _ = linked
+        session, call, effects = linked
+        self._features[session.session_id].observe_effects(effects)
         return {session.session_id} if self._evaluate(session, call) else set()
 
     # -- helpers -------------------------------------------------------------------------------
@@ -206,6 +254,14 @@ class Analyzer:
     def _store(self, session: SessionState, anchor: str, found: list[Finding]) -> bool:
         held = self._findings.setdefault(session.session_id, _Findings())
         return held.replace(anchor, found)
+
+
+def _new_call(session: SessionState, event: Event, index: int) -> Call:
+    """A call as the session sees it when it arrives (its turn's claims, the task so far)."""
+    return Call(event.id, event.call_id, index, session.calls, event.time,
+                classify(event.tool_name, event.tool_input), session.last_call,
+                session.last_user_index, session.claims_before(index),
+                frozenset(session.task_environments))
 
 
 def _thread(event: Event) -> str:

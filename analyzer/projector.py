@@ -15,6 +15,7 @@ import gc
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from analyzer.engine import Analyzer, SessionReport
 from analyzer.store import FindingStore, StoredSession
@@ -22,8 +23,9 @@ from ingest.log import EventLog
 
 # Bump when rules or extraction change what the analyzer concludes: projections written by an
 # older version are then recomputed from the log on the next catch-up.
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 CHECKPOINT = f"analyzer/v{ANALYZER_VERSION}"
+T = TypeVar("T")
 BATCH = 5000
 
 
@@ -37,7 +39,7 @@ class Projector:
         self._batch = batch
         self._warm = False
         self._on_change = on_change
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # consult() catches up while holding it
 
     def catch_up(self) -> int:
         """Process every event appended so far; returns how many were new to the projections."""
@@ -60,6 +62,12 @@ class Projector:
                 if reports and self._on_change:
                     self._on_change(reports)
             return processed
+
+    def consult(self, question: Callable[[Analyzer], T]) -> T:
+        """Ask the live analyzer something, once it has seen every event appended so far."""
+        with self._lock:
+            self.catch_up()
+            return question(self.analyzer)
 
     def rebuild(self) -> int:
         """Drop every projection and recompute it from the first event."""

@@ -10,12 +10,14 @@ from fastapi import FastAPI, Request
 from api.analysis import AnalysisWorker
 from api.metrics import Metrics
 from api.responses import JsonResponse
-from api.routes import findings, health, hooks, ingest, otlp, read
+from api.routes import findings, guard, health, hooks, ingest, otlp, read, webhooks
 from api.services import Services
+from api.webhooks.delivery import DeliveryWorker
 from ingest.errors import (
     AuthError,
     BlackboxError,
     InputError,
+    NotFound,
     PayloadTooLarge,
     ScopeError,
     StorageError,
@@ -27,6 +29,7 @@ from ingest.settings import Settings, get_settings
 _STATUS: tuple[tuple[type[BlackboxError], int], ...] = (
     (PayloadTooLarge, 413),
     (UnknownFormat, 404),
+    (NotFound, 404),
     (InputError, 422),
     (ScopeError, 403),
     (AuthError, 401),
@@ -43,22 +46,33 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         owned = services is None
         app.state.services = services or Services.open(settings or get_settings())
         app.state.metrics = Metrics(app.state.services.log)
-        worker = AnalysisWorker(app.state.services.projector)
-        worker.start()
+        workers = _start_workers(app.state.services)
         try:
             yield
         finally:
-            worker.stop()
+            for worker in workers:  # analysis first: it is what raises alerts to deliver
+                worker.stop()
             if owned:
                 app.state.services.close()
 
     app = FastAPI(title="Blackbox", version="0.1.0", lifespan=lifespan,
                   default_response_class=JsonResponse)
-    for router in (health.router, ingest.router, read.router, findings.router, hooks.router,
-                   otlp.router):
+    for router in (health.router, ingest.router, read.router, findings.router, guard.router,
+                   hooks.router, otlp.router, webhooks.router):
         app.include_router(router)
     app.add_exception_handler(BlackboxError, _blackbox_error)  # type: ignore[arg-type]
     return app
+
+
+def _start_workers(services: Services) -> tuple[AnalysisWorker, DeliveryWorker]:
+    """The background threads of a server: analysis (woken by each append) and webhook delivery
+    (woken by each stored delivery; it first raises alerts a previous process may have missed)."""
+    analysis = AnalysisWorker(services.projector, wake=services.appended)
+    delivery = DeliveryWorker(services.webhooks, services.settings,
+                              housekeeping=services.alerter.reconcile_if_needed)
+    analysis.start()
+    delivery.start()
+    return analysis, delivery
 
 
 async def _blackbox_error(_request: Request, exc: BlackboxError) -> JsonResponse:

@@ -259,6 +259,22 @@ def rebuild(db: str | None) -> None:
 
 
 @main.command()
+@click.option("--data", "shared", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The shared data folder (default: ../shared/data beside the project).")
+def train(shared: Path | None) -> None:
+    """Rebuild the risk model: analyzer/data/risk_model.{skops,json} and analyzer/MODEL.md."""
+    from analyzer import training  # scikit-learn and the whole analyzer: only for this command
+
+    with _errors_exit():
+        metadata = training.train(shared or training.default_shared(), training.model_dir(),
+                                  training.card_path())
+    for source, found in metadata["metrics"]["held_out"].items():
+        click.echo(f"{source} held out: F1 {found['f1']:.3f}, AUROC {found['auroc']}, "
+                   f"Brier {found['brier']:.3f} ({found['n']} sessions)")
+    click.echo(f"model written to {training.model_dir()} (data sha256 {metadata['data_sha256'][:16]}…)")
+
+
+@main.command()
 @click.option("--session", "session_id", required=True, help="Session id.")
 @db_option
 @json_option

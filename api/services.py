@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
+from analyzer.guard import GuardPolicy, load_policy
 from analyzer.projector import Projector
 from analyzer.store import FindingStore
 from api.keys import KeyStore
+from api.webhooks.alerts import Alerter
+from api.webhooks.store import WebhookStore
 from ingest.log import EventLog, open_log
 from ingest.pipeline import Preparer
 from ingest.redact import Redactor
@@ -21,6 +25,11 @@ class Services:
     keys: KeyStore
     findings: FindingStore
     projector: Projector
+    policy: GuardPolicy
+    webhooks: WebhookStore
+    alerter: Alerter
+    # Set after every acknowledged append: the analysis worker wakes at once instead of on its poll.
+    appended: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -30,9 +39,13 @@ class Services:
             preparer = Preparer(Redactor(key.encode()), max_depth=settings.max_json_depth,
                                 chunk_size=settings.chunk_events,
                                 max_field=settings.max_field_bytes)
+            policy = load_policy(settings.guard_policy)
             findings = FindingStore(settings.db)
+            webhooks = WebhookStore(settings.db)
+            alerter = Alerter(webhooks, findings, public_url=settings.public_url)
             return cls(settings, log, preparer, KeyStore(settings.db), findings,
-                       Projector(log, findings))
+                       Projector(log, findings, on_change=alerter.on_reports), policy,
+                       webhooks, alerter)
         except BaseException:
             log.close()
             raise
@@ -41,3 +54,4 @@ class Services:
         self.log.close()
         self.keys.close()
         self.findings.close()
+        self.webhooks.close()

@@ -143,11 +143,12 @@ def section(inc: dict[str, float], reb: dict[str, float]) -> str:
         "(every copy of the incident).", END])
 
 
-def write_section(path: Path, text: str) -> None:
+def write_section(path: Path, text: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace this script's section of BENCHMARKS.md (between its markers), or append it."""
     current = path.read_text() if path.exists() else ""
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        current = head + text + rest.split(END, 1)[1]
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        current = head + text + rest.split(end, 1)[1]
     else:
         current = current.rstrip() + "\n\n" + text + "\n"
     path.write_text(current)

@@ -69,6 +69,10 @@ class UnknownFormat(InputError):
     """No adapter of that name, or auto-detection found no adapter for the content."""
 
 
+class NotFound(InputError):
+    """The thing a request names does not exist (a webhook, a delivery)."""
+
+
 class StorageError(BlackboxError):
     """The log backend failed (database unreachable, constraint violated, disk full)."""
 

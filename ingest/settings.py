@@ -19,9 +19,23 @@ class Settings(BaseSettings):
     max_field_bytes: int = Field(4 * 1024 * 1024, ge=1024,
                                  description="Longest single string value of a record")
     chunk_events: int = Field(1000, ge=1, description="Records mapped and appended per chunk")
+    risk_threshold: float = Field(0.5, ge=0.0, le=1.0,
+                                  description="Risk at which a session is flagged (default: the model's)")
+    guard_policy: str | None = Field(
+        None, description="TOML file of the pre-flight guard's policy (default: safe built-ins)"
+    )
     redaction_key: str | None = Field(
         None, description="Key of the secret-marker hash; default: a random key kept in the log DB"
     )
+    public_url: str = Field("http://127.0.0.1:8765",
+                            description="Base URL people open; alert links point at its /sessions/{id}")
+    webhook_allow_private: bool = Field(
+        False, description="Allow webhook URLs on private, loopback or link-local addresses")
+    webhook_timeout: float = Field(5.0, gt=0, le=60, description="Seconds per webhook request phase")
+    webhook_max_attempts: int = Field(8, ge=1, le=100,
+                                      description="Attempts per delivery before it is dead")
+    webhook_backoff_base: float = Field(1.0, gt=0, description="Seconds: the first retry's backoff cap")
+    webhook_backoff_max: float = Field(300.0, gt=0, description="Seconds: the largest backoff cap")
 
 
 @lru_cache(maxsize=1)

@@ -172,10 +172,15 @@ def test_pre_tool_use_is_recorded_then_allowed(client: TestClient) -> None:
     output = response.json()["hookSpecificOutput"]
     assert (output["hookEventName"], output["permissionDecision"]) == ("PreToolUse", "allow")
     assert output["permissionDecisionReason"]
-    (stored,) = client.get(f"/v1/sessions/{SESSION}/events").json()["events"]
+    (stored,) = calls(client)
     assert (stored["kind"], stored["call_id"]) == ("tool_call", "t1")
     assert client.post("/v1/hooks/claude-code", json=body).status_code == 200  # resent: dedupes
-    assert len(client.get(f"/v1/sessions/{SESSION}/events").json()["events"]) == 1
+    assert len(calls(client)) == 1
+
+
+def calls(client: TestClient) -> list[dict[str, Any]]:
+    events = client.get(f"/v1/sessions/{SESSION}/events").json()["events"]
+    return [e for e in events if e["kind"] == "tool_call"]  # the guard's answers are events too
 
 
 def test_other_events_answer_an_empty_output(client: TestClient) -> None:
@@ -377,8 +382,9 @@ def test_hooks_record_the_incident_with_its_reasoning_in_order(tmp_path: Path,
             output = replay.run(index)
             if step.payload["hook_event_name"] == "PreToolUse":
                 decision = output["hookSpecificOutput"]
+                expected = "deny" if step.payload["tool_use_id"] == DESTRUCTIVE_CALL else "allow"
                 assert (decision["hookEventName"], decision["permissionDecision"]) == (
-                    "PreToolUse", "allow")
+                    "PreToolUse", expected)  # the guard stops the volumeDelete, nothing else
             else:
                 assert output == {}
         assert_recorded_in_order(base, steps, replay.full)

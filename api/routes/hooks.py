@@ -11,20 +11,19 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import IngestDep
+from api.guard import record_verdict, verdict_for
 from api.hook_client import pre_tool_use_output
 from api.responses import JsonResponse
 from api.routes.ingest import ingest_data, read_body
+from api.services import Services
 from ingest.adapters.claude_code_hooks import ClaudeCodeHooksAdapter
 
 router = APIRouter(prefix="/v1", tags=["hooks"])
 
 FORMAT = ClaudeCodeHooksAdapter.name
-# Until a risk model exists every recorded call is allowed. Note what "allow" means to Claude
-# Code: the call proceeds without its permission prompt (deny/ask rules still apply).
-DECISION = "allow"
-REASON = "recorded by Blackbox; no risk policy is active yet"
 
 
 @router.post("/hooks/claude-code")
@@ -35,19 +34,29 @@ async def claude_code_hook(request: Request, ingest: IngestDep) -> JsonResponse:
     report = await ingest_data(services, metrics, data, FORMAT, {})
     if not (report.appended or report.duplicates):  # quarantined (or empty): no event to answer
         return JsonResponse(report.to_json(), status_code=422)
-    return JsonResponse(hook_output(_event_name(data)))
+    payload = _payload(data)
+    if payload.get("hook_event_name") != "PreToolUse":
+        return JsonResponse({})
+    return JsonResponse(await _pre_tool_use(services, payload))
 
 
-def hook_output(event: str | None) -> dict[str, Any]:
-    """Claude Code's hook output: a permission decision for PreToolUse, nothing to say otherwise."""
-    return pre_tool_use_output(DECISION, REASON) if event == "PreToolUse" else {}
+async def _pre_tool_use(services: Services, payload: dict[str, Any]) -> dict[str, Any]:
+    """The guard's answer for the call just recorded. Claude Code reads ``allow`` as "run it
+    without the permission prompt", ``ask`` as "prompt the user", ``deny`` as "refuse and tell
+    the agent why" (the reason is shown to the agent)."""
+    session_id, call_id = payload.get("session_id"), payload.get("tool_use_id")
+    if not isinstance(session_id, str):
+        return {}
+    call_id = call_id if isinstance(call_id, str) else None
+    verdict = await run_in_threadpool(verdict_for, services, session_id, call_id)
+    record_verdict(services, session_id, call_id, verdict)
+    return pre_tool_use_output(str(verdict.decision), f"Blackbox: {verdict.reason}")
 
 
-def _event_name(data: bytes) -> str | None:
-    """The payload's ``hook_event_name`` (the body was already accepted as one JSON object)."""
+def _payload(data: bytes) -> dict[str, Any]:
+    """The hook payload (the body was already accepted as one JSON object)."""
     try:
         payload = orjson.loads(data)
     except orjson.JSONDecodeError:  # e.g. NDJSON of several payloads: no single decision
-        return None
-    name = payload.get("hook_event_name") if isinstance(payload, dict) else None
-    return name if isinstance(name, str) else None
+        return {}
+    return payload if isinstance(payload, dict) else {}

@@ -1,0 +1,1 @@
+"""Alerts and signed webhooks: alerts from session verdicts, subscriptions, durable deliveries."""
