@@ -31,12 +31,6 @@ class Severity(IntEnum):
         return cls[label.upper()]
 
 
-# Until the risk model lands, a session's risk is 1 - prod(1 - weight) over its findings.
-SEVERITY_WEIGHT = {Severity.INFO: 0.01, Severity.LOW: 0.05, Severity.MEDIUM: 0.25,
-                   Severity.HIGH: 0.6, Severity.CRITICAL: 0.9}
-FLAG_AT = Severity.HIGH
-
-
 def finding_id(rule: str, session_id: str, anchor_event_id: str) -> str:
     digest = hashlib.sha256(f"{rule}\x00{session_id}\x00{anchor_event_id}".encode()).hexdigest()
     return f"f_{digest[:24]}"
@@ -143,13 +137,3 @@ def ordered(findings: list[Finding]) -> list[Finding]:
     """Most severe first, then earliest, then the explaining rule first, then by id (a total order)."""
     return sorted(findings, key=lambda f: (-f.severity, f.time, RULE_ORDER.get(f.rule, 99), f.id))
 
-
-def session_risk(findings: list[Finding]) -> float:
-    remaining = 1.0
-    for finding in findings:
-        remaining *= 1.0 - SEVERITY_WEIGHT[finding.severity]
-    return round(1.0 - remaining, 4)
-
-
-def is_flagged(findings: list[Finding]) -> bool:
-    return any(f.severity >= FLAG_AT for f in findings)

@@ -8,8 +8,7 @@ only ever moves forward, so a crash can never leave projections and checkpoint d
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +29,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import exc as sa_exc
 
 from analyzer.engine import SessionReport
 from analyzer.findings import Severity
-from ingest.errors import StorageError
 from ingest.log.engines import make_engines
+from ingest.log.sql import storage_errors
 
 metadata = MetaData()
 
@@ -87,7 +85,7 @@ class FindingStore:
 
     def __init__(self, url: str) -> None:
         self._writer, self._reader = make_engines(url)
-        with _storage_errors("create the analysis tables"), self._writer.begin() as conn:
+        with storage_errors("create the analysis tables"), self._writer.begin() as conn:
             metadata.create_all(conn)
 
     def close(self) -> None:
@@ -95,20 +93,20 @@ class FindingStore:
         self._reader.dispose()
 
     def checkpoint(self, name: str) -> int:
-        with _storage_errors("read the analysis checkpoint"), self._reader.connect() as conn:
+        with storage_errors("read the analysis checkpoint"), self._reader.connect() as conn:
             value = conn.scalar(select(checkpoints_table.c.position).where(
                 checkpoints_table.c.name == name))
         return int(value or 0)
 
     def commit(self, name: str, position: int, reports: Sequence[SessionReport]) -> None:
         """Step 1: replace the changed sessions' rows; step 2: advance the checkpoint. One transaction."""
-        with _storage_errors("write analysis results"), self._writer.begin() as conn:
+        with storage_errors("write analysis results"), self._writer.begin() as conn:
             _write_reports(conn, reports)
             _advance(conn, name, position)
 
     def reset(self) -> None:
         """Forget every projection row (``rebuild`` starts from position 0)."""
-        with _storage_errors("reset the analysis tables"), self._writer.begin() as conn:
+        with storage_errors("reset the analysis tables"), self._writer.begin() as conn:
             for table in (findings_table, sessions_table):
                 conn.execute(delete(table))
             conn.execute(delete(checkpoints_table))  # every version's: their rows are gone
@@ -117,7 +115,7 @@ class FindingStore:
         query = select(sessions_table).order_by(sessions_table.c.session_id)
         if session_ids is not None:
             query = query.where(sessions_table.c.session_id.in_(list(session_ids)))
-        with _storage_errors("read analysis results"), self._reader.connect() as conn:
+        with storage_errors("read analysis results"), self._reader.connect() as conn:
             rows = conn.execute(query).all()
             bodies = _finding_bodies(conn, [r.session_id for r in rows])
         return [StoredSession(r.session_id, r.source, r.model, r.risk, r.flagged,
@@ -172,10 +170,3 @@ def _finding_bodies(conn: Connection, session_ids: list[str]) -> dict[str, list[
         docs.sort(key=lambda d: d.pop("rank"))
     return found
 
-
-@contextmanager
-def _storage_errors(action: str) -> Iterator[None]:
-    try:
-        yield
-    except sa_exc.SQLAlchemyError as exc:
-        raise StorageError(f"could not {action}: {exc.__class__.__name__}: {exc}") from None

@@ -48,7 +48,7 @@ class SqlRecorder:
         self._insert = pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert
         self._insert_events_sql = _insert_events_sql(self._writer.dialect.paramstyle)
         self._read_all_sql = _read_all_sql(self._writer.dialect.paramstyle)
-        with _storage_errors("create the schema"):
+        with storage_errors("create the schema"):
             self._create_schema()
 
     def _create_schema(self) -> None:
@@ -160,12 +160,12 @@ class SqlRecorder:
         now = format_time(utc_now())
         rows = [{"received_at": now, "format": r.format, "origin": r.origin, "line": r.line,
                  "idx": r.index, "reason": r.reason, "payload": r.payload} for r in rejects]
-        with _storage_errors("quarantine rejected records"), self._writer.begin() as conn:
+        with storage_errors("quarantine rejected records"), self._writer.begin() as conn:
             conn.execute(insert(schema.quarantine), rows)
 
     def secret(self, name: str) -> str:
         """A random per-database secret, created once (e.g. the redaction hash key)."""
-        with _storage_errors("read settings"), self._writer.begin() as conn:
+        with storage_errors("read settings"), self._writer.begin() as conn:
             conn.execute(self._insert(schema.meta).on_conflict_do_nothing(),
                          {"key": name, "value": secrets.token_hex(32)})
             return str(conn.scalar(select(schema.meta.c.value).where(schema.meta.c.key == name)))
@@ -186,31 +186,31 @@ class SqlRecorder:
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[Recorded]:
         """Driver-level, like the insert: the analyzer's rebuild reads the whole log through here,
         and SQLAlchemy's per-row result processing cost a fifth of it."""
-        with _storage_errors("read events"), self._reader.connect() as conn:
+        with storage_errors("read events"), self._reader.connect() as conn:
             rows = conn.exec_driver_sql(self._read_all_sql, (after_position, limit)).fetchall()
         return [Recorded(decode(body), position, seq, prev_hash, digest)
                 for position, seq, body, prev_hash, digest in rows]
 
     def _recorded(self, query: Any) -> list[Recorded]:
-        with _storage_errors("read events"), self._reader.connect() as conn:
+        with storage_errors("read events"), self._reader.connect() as conn:
             return [Recorded(decode(row.body), row.position, row.seq, row.prev_hash, row.hash)
                     for row in conn.execute(query)]
 
     def sessions(self, limit: int = 1000, offset: int = 0) -> list[SessionSummary]:
         c = schema.sessions.c
         query = select(schema.sessions).order_by(c.last_time.desc(), c.session_id)
-        with _storage_errors("read sessions"), self._reader.connect() as conn:
+        with storage_errors("read sessions"), self._reader.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
         return [SessionSummary(r.session_id, r.source, parse_time(r.first_time),
                                parse_time(r.last_time), r.event_count) for r in rows]
 
     def count_events(self) -> int:
-        with _storage_errors("count events"), self._reader.connect() as conn:
+        with storage_errors("count events"), self._reader.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(schema.events)) or 0)
 
     def rejects(self, limit: int = 1000) -> list[StoredReject]:
         query = select(schema.quarantine).order_by(schema.quarantine.c.position).limit(limit)
-        with _storage_errors("read the quarantine"), self._reader.connect() as conn:
+        with storage_errors("read the quarantine"), self._reader.connect() as conn:
             return [StoredReject(r.position, parse_time(r.received_at),
                                  Rejected(r.format, r.reason, r.payload, r.origin, r.line, r.idx))
                     for r in conn.execute(query)]
@@ -220,7 +220,7 @@ class SqlRecorder:
         c = schema.events.c
         columns = (c.position, c.id, c.stream, c.seq, c.session_id, c.source, c.kind, c.time,
                    c.body, c.prev_hash, c.hash)
-        with _storage_errors("verify"), self._reader.connect() as conn:
+        with storage_errors("verify"), self._reader.connect() as conn:
             heads = {r.stream: (r.last_seq, r.last_hash) for r in conn.execute(select(schema.streams))}
             rows = conn.execution_options(yield_per=2000).execute(
                 select(*columns).order_by(c.stream, c.seq))
@@ -282,7 +282,8 @@ def _converted(exc: sa_exc.SQLAlchemyError, action: str) -> StorageError:
 
 
 @contextmanager
-def _storage_errors(action: str) -> Iterator[None]:
+def storage_errors(action: str) -> Iterator[None]:
+    """SQLAlchemy errors become StorageError (TamperError for the append-only triggers)."""
     try:
         yield
     except sa_exc.SQLAlchemyError as exc:
