@@ -20,7 +20,7 @@ from analyzer.entities import environments_in
 from analyzer.evidence import normalize_target, verification
 from analyzer.features import SessionFeatures
 from analyzer.findings import Finding, ordered
-from analyzer.nodes import ClaimKind, ConstraintKind, InspectKind
+from analyzer.nodes import ClaimKind, ConstraintKind, Effect, InspectKind
 from analyzer.risk import RiskModel, configured_threshold, default_model
 from analyzer.session import RESULT_TEXT_CHARS, Call, ClaimRef, ConstraintRef, Inspection, SessionState
 from ingest.envelope import Event, EventKind, format_time
@@ -73,6 +73,7 @@ class Analyzer:
         self.model = model if model is not None else default_model()
         self.threshold = threshold if threshold is not None else configured_threshold(self.model)
         self._features: dict[str, SessionFeatures] = {}
+        self._effect_events: dict[str, dict[str, None]] = {}  # session -> linked cloud event ids
 
     def feed(self, event: Event) -> set[str]:
         """Take one event; returns the ids of the sessions whose findings changed."""
@@ -96,6 +97,10 @@ class Analyzer:
 
     def features(self, session_id: str) -> SessionFeatures | None:
         return self._features.get(session_id)
+
+    def effect_event_ids(self, session_id: str) -> list[str]:
+        """The cloud audit events linked to the session's calls, in the order they were linked."""
+        return list(self._effect_events.get(session_id, ()))
 
     def risk(self, session_id: str) -> float:
         """P(the session is doing something unsafe | its events so far), from the risk model."""
@@ -195,7 +200,7 @@ class Analyzer:
         verified = not call.action.destructive or bool(verification(session, call))
         self._features[session.session_id].observe_call(call.action, verified=verified)
         self._remember(session, call)
-        self._linker.add_call(session, call)
+        self._note_effects(session, self._linker.add_call(session, call))  # records seen first
         changed = self._evaluate(session, call)
         if call.action.credentials and session.foraging:
             for foraged in session.foraging:
@@ -225,7 +230,7 @@ class Analyzer:
         if linked is None:
             return set()
         session, call, effects = linked
-        self._features[session.session_id].observe_effects(effects)
+        self._note_effects(session, effects)
         return {session.session_id} if self._evaluate(session, call) else set()
 
     # -- helpers -------------------------------------------------------------------------------
@@ -235,6 +240,12 @@ class Analyzer:
             session.calls_by_id[call.call_id] = call
             if len(session.calls_by_id) > _KEPT_CALLS:
                 del session.calls_by_id[next(iter(session.calls_by_id))]
+
+    def _note_effects(self, session: SessionState, effects: list[Effect]) -> None:
+        if effects:
+            self._features[session.session_id].observe_effects(effects)
+            self._effect_events.setdefault(session.session_id, {}).update(
+                dict.fromkeys(e.event_id for e in effects))
 
     def _record_inspection(self, session: SessionState, call: Call, event: Event, index: int) -> None:
         kinds = call.action.inspects or (InspectKind.READ,)

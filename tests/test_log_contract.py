@@ -78,6 +78,16 @@ def test_read_by_session_and_by_offset_pages_in_order(log: EventLog) -> None:
     assert log.read_session("nope") == []
 
 
+def test_read_events_by_id_in_log_order(log: EventLog) -> None:
+    events = [make_event(n, stream="cloud", session=None) for n in range(700)]
+    log.append(events)
+    wanted = [events[650].id, events[3].id, "no-such-id", events[3].id, events[0].id]
+    found = log.read_events(wanted)
+    assert [r.event.id for r in found] == [events[0].id, events[3].id, events[650].id]
+    assert found[2].event == events[650] and found[2].seq == 651
+    assert log.read_events([]) == []
+
+
 def test_session_summaries_count_and_span(log: EventLog) -> None:
     log.append([make_event(n, stream="a", session="a") for n in (5, 1, 9)])
     log.append([make_event(n, stream="a", session="a") for n in (0, 3)])

@@ -191,6 +191,14 @@ class SqlRecorder:
         return [Recorded(decode(body), position, seq, prev_hash, digest)
                 for position, seq, body, prev_hash, digest in rows]
 
+    def read_events(self, event_ids: Sequence[str]) -> list[Recorded]:
+        c = schema.events.c
+        found: list[Recorded] = []
+        unique = sorted(set(event_ids))
+        for start in range(0, len(unique), 500):  # bounded IN lists: SQLite caps bound parameters
+            found += self._recorded(select(schema.events).where(c.id.in_(unique[start:start + 500])))
+        return sorted(found, key=lambda r: r.position)
+
     def _recorded(self, query: Any) -> list[Recorded]:
         with storage_errors("read events"), self._reader.connect() as conn:
             return [Recorded(decode(row.body), row.position, row.seq, row.prev_hash, row.hash)

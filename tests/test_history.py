@@ -1,0 +1,55 @@
+"""A session's history: the replayed risk curve, first flag and finding appearances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analyzer.history import session_history
+from analyzer.projector import Projector
+from analyzer.store import FindingStore
+from ingest.envelope import EventKind
+from ingest.log import open_log
+from tests.test_analyzer_incidents import INCIDENT, TWIN, incident_files, ingest
+
+
+def history_of(db: str, shared_data: Path, folder: str, *, cloud_first: bool = False):  # type: ignore[no-untyped-def]
+    ingest(db, *incident_files(shared_data, folder, cloud_first=cloud_first))
+    log, store = open_log(db), FindingStore(db)
+    projector = Projector(log, store)
+    projector.catch_up()
+    [summary] = log.sessions()
+    try:
+        return session_history(log, projector, summary.session_id), projector
+    finally:
+        log.close()
+        store.close()
+
+
+def test_incident_history_flags_before_the_delete_and_includes_its_effects(
+        tmp_path: Path, shared_data: Path) -> None:
+    history, projector = history_of(f"sqlite:///{tmp_path / 'h.db'}", shared_data, INCIDENT)
+    kinds = [r.event.kind for r in history.records]
+    assert kinds.count(EventKind.CLOUD_CALL) == 6  # the volume, its instances and three backups
+    assert len(history.points) == len(history.records)
+    live = projector.analyzer.report(history.session_id)
+    assert history.report is not None and live is not None
+    assert history.report.risk == live.risk  # the replay ends where the live analysis is
+    assert [f.id for f in history.report.findings] == [f.id for f in live.findings]
+    delete = next(r for r in history.records if "volumeDelete" in str(r.event.tool_input))
+    assert history.first_flagged is not None
+    assert history.first_flagged.position < delete.position  # flagged before the call ran
+    assert set(history.finding_seen) == {f.id for f in live.findings}
+
+
+def test_careful_twin_is_never_flagged(tmp_path: Path, shared_data: Path) -> None:
+    history, _ = history_of(f"sqlite:///{tmp_path / 'h.db'}", shared_data, TWIN)
+    assert history.first_flagged is None
+    assert max(p.risk for p in history.points) < 0.5
+
+
+def test_history_is_the_same_whichever_source_arrives_first(tmp_path: Path, shared_data: Path) -> None:
+    first, _ = history_of(f"sqlite:///{tmp_path / 'a.db'}", shared_data, INCIDENT)
+    second, _ = history_of(f"sqlite:///{tmp_path / 'b.db'}", shared_data, INCIDENT, cloud_first=True)
+    assert first.report is not None and second.report is not None
+    assert {f.id for f in first.report.findings} == {f.id for f in second.report.findings}
+    assert first.report.risk == second.report.risk
