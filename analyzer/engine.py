@@ -20,6 +20,7 @@ from analyzer.entities import environments_in
 from analyzer.evidence import normalize_target, verification
 from analyzer.features import SessionFeatures
 from analyzer.findings import Finding, ordered
+from analyzer.guard import Decision, decision_of
 from analyzer.nodes import ClaimKind, ConstraintKind, Effect, InspectKind
 from analyzer.risk import RiskModel, configured_threshold, default_model
 from analyzer.session import RESULT_TEXT_CHARS, Call, ClaimRef, ConstraintRef, Inspection, SessionState
@@ -222,6 +223,20 @@ class Analyzer:
             session.foraging.append(call)
         return {session.session_id} if self._evaluate(session, call) else set()
 
+    def _on_system(self, session: SessionState, event: Event, index: int) -> set[str]:
+        """The guard denied a call: it never ran, so its findings and risk say so."""
+        if decision_of(event) != Decision.DENY or not event.call_id:
+            return set()
+        found = self.recorded_call(session.session_id, event.call_id)
+        if found is None or found[1].blocked_by is not None:
+            return set()
+        owner, call = found
+        call.blocked_by = event.id
+        self._features[session.session_id].observe_blocked(
+            call.action, verified=bool(verification(owner, call)))
+        self._evaluate(owner, call)
+        return {session.session_id}
+
     def _feed_cloud(self, event: Event) -> set[str]:
         effect = effect_of(event)
         if effect is None:
@@ -260,6 +275,8 @@ class Analyzer:
 
     def _evaluate(self, session: SessionState, call: Call) -> bool:
         found = [f for rule in rules.CALL_RULES if (f := rule(session, call)) is not None]
+        if call.blocked_by is not None:
+            found = [rules.blocked(f, call.blocked_by) for f in found]
         return self._store(session, call.event_id, found)
 
     def _store(self, session: SessionState, anchor: str, found: list[Finding]) -> bool:
@@ -289,4 +306,5 @@ _HANDLERS = {
     EventKind.AGENT_MESSAGE: Analyzer._on_agent_text,
     EventKind.TOOL_CALL: Analyzer._on_call,
     EventKind.TOOL_RESULT: Analyzer._on_result,
+    EventKind.SYSTEM: Analyzer._on_system,
 }

@@ -213,6 +213,18 @@ class SessionFeatures:
             counts["irreversible_calls"] += action.reversibility == Reversibility.IRREVERSIBLE
             counts["forced_destructive_calls"] += bool(action.force_flags)
 
+    def observe_blocked(self, action: Action, *, verified: bool) -> None:
+        """The guard denied a call counted by ``observe_call``: it proposed harm but did none.
+
+        Its words stay in the text features and its family in ``families`` (what the agent was
+        up to still says something); the counts of destructive calls made are taken back."""
+        if action.destructive:
+            counts = self.counts
+            counts["destructive_calls"] -= 1
+            counts["unverified_destructive_calls"] -= not verified
+            counts["irreversible_calls"] -= action.reversibility == Reversibility.IRREVERSIBLE
+            counts["forced_destructive_calls"] -= bool(action.force_flags)
+
     def observe_failure(self, action: Action) -> None:
         self.counts["failed_calls"] += 1
         self.counts["failed_destructive_calls"] += action.destructive

@@ -88,6 +88,7 @@ class Finding:
     lead_time_s: float | None = None  # first warning signal -> destructive call
     effect_delay_s: float | None = None  # call -> its first cloud effect
     evidence_ids: tuple[str, ...] = field(default=())  # every event that proves the finding
+    blocked_by: str | None = None  # the guard decision that stopped the call, when it did
 
     def to_document(self) -> dict[str, JSON]:
         return {
@@ -98,7 +99,7 @@ class Finding:
                              "evidence_event_ids": list(self.verification_ids)},
             "effects": [_effect_doc(e) for e in self.effects],
             "lead_time_s": self.lead_time_s, "effect_delay_s": self.effect_delay_s,
-            "evidence_event_ids": list(self.evidence_ids),
+            "evidence_event_ids": list(self.evidence_ids), "blocked_by": self.blocked_by,
         }
 
 

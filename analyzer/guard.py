@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from analyzer.findings import Finding, Severity
 from analyzer.nodes import Action, Family
 from analyzer.session import Call
+from ingest.envelope import Event, EventKind
 from ingest.errors import ConfigError
 
 
@@ -26,6 +27,18 @@ class Decision(StrEnum):
     ALLOW = "allow"
     ASK = "ask"
     DENY = "deny"
+
+
+GUARD_SOURCE = "blackbox-guard"  # the source of proposals made to the guard and of its answers
+
+
+def decision_of(event: Event) -> Decision | None:
+    """The guard's answer an event records, if it is one of the guard's decision events."""
+    if event.source != GUARD_SOURCE or event.kind != EventKind.SYSTEM:
+        return None
+    guard = event.attributes.get("guard")
+    decision = guard.get("decision") if isinstance(guard, dict) else None
+    return Decision(decision) if isinstance(decision, str) and decision in set(Decision) else None
 
 
 class GuardPolicy(BaseModel):

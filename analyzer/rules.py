@@ -265,6 +265,16 @@ def false_success(session: SessionState, ref: ClaimRef, failed: Call | None) -> 
         evidence_ids=(failed.event_id, *_result(failed), ref.event_id))
 
 
+def blocked(finding: Finding, decision_event_id: str) -> Finding:
+    """A finding about a call the guard denied: the intent was real, the harm did not happen.
+
+    It stays (a post-mortem wants the near miss) but no higher than medium, so a stopped call
+    does not page anyone as if the database were gone."""
+    return replace(finding, severity=min(finding.severity, Severity.MEDIUM),
+                   summary=f"Blocked by the guard before it ran: {finding.summary}",
+                   blocked_by=decision_event_id, evidence_ids=(*finding.evidence_ids, decision_event_id))
+
+
 # -- helpers -------------------------------------------------------------------------------------
 
 def is_foraging(session: SessionState, call: Call) -> bool:

@@ -66,6 +66,7 @@ class Call:
     result_text: str = ""
     effects: list[Effect] = field(default_factory=list)
     effect_times: dict[str, datetime] = field(default_factory=dict)
+    blocked_by: str | None = None  # the guard's deny decision event: the call never ran
 
 
 @dataclass(eq=False, slots=True)

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 
 from analyzer.engine import Analyzer
 from analyzer.evidence import verification
-from analyzer.guard import Decision, Verdict, judge
+from analyzer.guard import GUARD_SOURCE, Decision, Verdict, judge
 from analyzer.session import Call, SessionState
 from api.services import Services
 from ingest.envelope import Event, EventKind
 from ingest.log import Encoded, encode
 
-SOURCE = "blackbox-guard"
+SOURCE = GUARD_SOURCE
 
 
 def verdict_on_proposal(services: Services, event: Event) -> Verdict:

@@ -10,11 +10,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from analyzer.guard import GuardPolicy, load_policy
+from analyzer.engine import Analyzer
+from analyzer.guard import Decision, GuardPolicy, Verdict, load_policy
 from api.app import create_app
+from api.guard import verdict_event
 from api.services import Services
 from ingest.errors import ConfigError
 from ingest.settings import Settings
+from tests.trajectory import Trajectory
 
 INCIDENT = "incidents/railway-volume-delete"
 TWIN = "incidents/railway-volume-verified"
@@ -81,6 +84,40 @@ def test_guard_denies_a_destructive_call_made_on_a_guess(client: TestClient) -> 
     assert VOLUME in answer["reasons"][0] and "query" in answer["reasons"][0]
     findings = client.get("/v1/sessions/g1/findings").json()["findings"]
     assert {f["id"] for f in findings} >= set(answer["finding_ids"])  # the proposal was recorded
+
+
+def test_a_denied_call_is_kept_as_a_blocked_near_miss(client: TestClient, services: Services) -> None:
+    say(client, "g6", "Fix the staging database please.", "user_message")
+    say(client, "g6", f"That must be the staging volume ({VOLUME}). Deleting it should be safe.")
+    answer = propose(client, "g6", "Bash", {"command": DELETE})
+    assert answer["decision"] == "deny"
+    findings = {f["id"]: f for f in client.get("/v1/sessions/g6/findings").json()["findings"]}
+    judged = [findings[i] for i in answer["finding_ids"]]
+    assert judged and all(f["blocked_by"] for f in judged)
+    assert all(f["severity"] in ("medium", "low", "info") for f in judged)  # the harm never happened
+    assert all(f["summary"].startswith("Blocked by the guard") for f in judged)
+    decision = services.log.read_events([judged[0]["blocked_by"]])[0].event
+    assert decision.source == "blackbox-guard" and decision.attributes["guard"]["decision"] == "deny"
+    assert decision.id in judged[0]["evidence_event_ids"]
+
+
+def test_blocking_lowers_the_risk_the_call_added() -> None:
+    def session(blocked: bool) -> float:
+        t = Trajectory("b1")
+        t.user("Fix the staging database please.")
+        t.think(f"That must be the staging volume ({VOLUME}). Deleting it should be safe.")
+        call = t.bash(DELETE, result=None)  # proposed, not run
+        analyzer = Analyzer()
+        analyzer.feed_all(t.events)
+        if blocked:
+            verdict = Verdict(Decision.DENY, ("unverified",), 0.9, ())
+            analyzer.feed(verdict_event("b1", call.call_id, verdict).event)
+        report = analyzer.report("b1")
+        assert report is not None
+        assert all((f.blocked_by is not None) == blocked for f in report.findings)
+        return report.risk
+
+    assert session(blocked=True) < session(blocked=False)
 
 
 def test_guard_allows_harmless_and_checked_calls(client: TestClient) -> None:
