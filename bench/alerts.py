@@ -1,19 +1,24 @@
 """Alert latency: from the acknowledgement of the event that makes a session alert-worthy to the
 signed webhook arriving at a receiver.
 
-    python bench/alerts.py [--sessions 100] [--db URL]
+    python bench/alerts.py [--sessions 100] [--load 1000] [--db URL] [--output BENCHMARKS.md]
 
 Starts ``blackbox serve`` (SQLite in a temp dir unless ``--db``), registers a webhook pointing at
 a local receiver, then streams copies of the Railway incident (fresh session and record ids per
 copy) one transcript line per request, as a live hook or watcher would. For each copy: the time
 from the ack of the line holding the destructive call to the arrival of the critical alert it
 causes (a first or an update). Target: p99 <= 250 ms.
-Prints the result; writes nothing.
+
+Meanwhile a separate process (its own GIL, like other agents on other machines) ingests
+``--load`` other events per second: benign tool calls and results of 50 other sessions, in
+requests of 10 events from 4 concurrent clients, paced to the rate. The rate it achieved is
+reported beside the latencies; ``--load 0`` measures without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import re
 import statistics
@@ -33,9 +38,15 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.analysis import write_section  # noqa: E402
+
 INCIDENT = ROOT.parent / "shared" / "data" / "incidents" / "railway-volume-delete"
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SECRET = "bench-secret-0123456789"
+BEGIN = "<!-- bench/alerts.py: begin (generated) -->"
+END = "<!-- bench/alerts.py: end -->"
+LOAD_CLIENTS = 4
+LOAD_BATCH = 10
 
 
 class Receiver:
@@ -110,25 +121,107 @@ def measure(base: str, receiver: Receiver, sessions: int) -> list[float]:
     return latencies
 
 
+def background_events(client: int, start: int, count: int) -> bytes:
+    """NDJSON envelopes: benign calls and results of one of 50 load sessions."""
+    lines = []
+    for n in range(start, start + count):
+        session = f"load-{(client * 7919 + n) % 50}"
+        call = n % 2 == 0
+        lines.append(orjson.dumps({
+            "source": "bench-load", "native_id": f"{client}/{n}", "stream": session,
+            "session_id": session, "kind": "tool_call" if call else "tool_result",
+            "time": "2026-11-27T08:00:00Z", "tool_name": "Bash", "call_id": f"{client}-{n // 2}",
+            "tool_input": {"command": f"ls -la src/module_{n % 97}"} if call else None,
+            "text": None if call else "total 8\ndrwxr-xr-x 2 dev dev 4096 ."}))
+    return b"\n".join(lines)
+
+
+def load_client(base: str, client: int, rate: float, stop: Any, sent: Any) -> None:
+    """Send ``rate`` events/s in batches until ``stop`` is set, on schedule (no catch-up bursts)."""
+    interval = LOAD_BATCH / rate
+    next_at, n = time.monotonic(), 0
+    with httpx.Client(base_url=base, timeout=30) as http:
+        while not stop.is_set():
+            http.post("/v1/events", content=background_events(client, n, LOAD_BATCH)).raise_for_status()
+            n += LOAD_BATCH
+            with sent.get_lock():
+                sent.value += LOAD_BATCH
+            next_at = max(next_at + interval, time.monotonic() - interval)
+            time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def load_process(base: str, rate: float, stop: Any, sent: Any) -> None:
+    clients = [threading.Thread(target=load_client, args=(base, c, rate / LOAD_CLIENTS, stop, sent))
+               for c in range(LOAD_CLIENTS)]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+
+
+def measure_under_load(base: str, receiver: Receiver, sessions: int,
+                       rate: float) -> tuple[list[float], float]:
+    """Latencies, and the background rate actually achieved while they were measured."""
+    if rate <= 0:
+        return measure(base, receiver, sessions), 0.0
+    stop, sent = multiprocessing.Event(), multiprocessing.Value("q", 0)
+    loader = multiprocessing.Process(target=load_process, args=(base, rate, stop, sent), daemon=True)
+    loader.start()
+    time.sleep(2.0)  # let the load reach its rate before measuring
+    before, started = sent.value, time.monotonic()
+    latencies = measure(base, receiver, sessions)
+    achieved = (sent.value - before) / (time.monotonic() - started)
+    stop.set()
+    loader.join(timeout=30)
+    return latencies, achieved
+
+
+def pct(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def section(rows: list[tuple[float, float, list[float]]], sessions: int, db: str) -> str:
+    lines = [BEGIN, "## Alert latency", "",
+             f"`python bench/alerts.py --sessions {sessions}` against `blackbox serve` ({db}), "
+             f"load average before the run {os.getloadavg()[0]:.2f}: time from the HTTP acknowledgement "
+             "of the transcript line holding the destructive call to the signed critical alert arriving "
+             "at a loopback webhook receiver. Background load: benign events of 50 other sessions "
+             "from a separate process, 4 clients, 10 events per request.", "",
+             "| background load asked | achieved | p50 | p99 | max | target |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for asked, achieved, latencies in rows:
+        lines.append(f"| {asked:,.0f} events/s | {achieved:,.0f} events/s | "
+                     f"{statistics.median(latencies):.1f} ms | {pct(latencies, 0.99):.1f} ms | "
+                     f"{latencies[-1]:.1f} ms | p99 <= 250 ms |")
+    return "\n".join([*lines, END])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=100)
+    parser.add_argument("--load", type=float, action="append",
+                        help="background events/s (repeatable; default: 0 and 1000)")
     parser.add_argument("--db", default=None, help="database URL (default: SQLite in a temp dir)")
     parser.add_argument("--port", type=int, default=8792)
+    parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    receiver = Receiver()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = serve(args.db or f"sqlite:///{tmp}/alerts.db", args.port, receiver)
-        try:
-            latencies = sorted(measure(f"http://127.0.0.1:{args.port}", receiver, args.sessions))
-        finally:
-            proc.terminate()
-            proc.wait()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    print(f"alert receipt after the triggering ack, {len(latencies)} sessions: "
-          f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms "
-          f"(negative: the alert arrived before the ack reached the client)")
+    rows = []
+    for rate in args.load or [0.0, 1000.0]:
+        receiver = Receiver()
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = serve(args.db or f"sqlite:///{tmp}/alerts.db", args.port, receiver)
+            try:
+                latencies, achieved = measure_under_load(f"http://127.0.0.1:{args.port}", receiver,
+                                                         args.sessions, rate)
+            finally:
+                proc.terminate()
+                proc.wait()
+        rows.append((rate, achieved, sorted(latencies)))
+    text = section(rows, args.sessions, "PostgreSQL" if args.db else "SQLite")
+    print(text)
+    if args.output:
+        write_section(args.output, text, BEGIN, END)
 
 
 if __name__ == "__main__":
