@@ -13,12 +13,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from analyzer.engine import Analyzer, SessionReport
+from analyzer.evidence import verification
+from analyzer.findings import Finding
+from analyzer.guard import GuardPolicy, Verdict, judge
 from analyzer.projector import Projector
 from analyzer.risk import RiskModel
-from ingest.envelope import format_time
+from analyzer.rules import is_consented
+from analyzer.session import Call
+from ingest.envelope import Event, EventKind, format_time
 from ingest.log import EventLog, Recorded
 
 _PAGE = 5000
+# Findings that mean "the target was never looked at": the guard's reason for them names the
+# read-only step that would have settled it (the post-mortem's "what would have prevented it").
+_UNCHECKED_RULES = frozenset({"unverified-assumption", "error-escalation"})
+_EXPLAIN = GuardPolicy(ask_at="info")  # a policy that gives its reasons for findings of any severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,23 @@ class RiskPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class CallCheck:
+    """A tool call as the pre-flight guard would have judged it, just before it ran.
+
+    Judged with what the analyzer knew at that moment (the risk before the call, the findings the
+    call would raise, the checks made so far), whether or not a guard was actually consulted."""
+
+    event_id: str
+    position: int
+    summary: str  # what the call does ("deletes Railway volume vol_3f9a… (GraphQL volumeDelete)")
+    destructive: bool
+    verified: bool  # a read-only check looked at its target or scope first
+    approved: bool  # the user said yes to this call before it ran
+    verdict: Verdict | None  # for destructive calls and calls that raise findings; else None
+    skipped_check: str | None  # the guard's sentence naming the read-only step that was skipped
+
+
+@dataclass(frozen=True, slots=True)
 class SessionHistory:
     session_id: str
     records: tuple[Recorded, ...]  # the session's events and its linked cloud records, log order
@@ -40,19 +66,27 @@ class SessionHistory:
     report: SessionReport | None  # the verdict after the last record
     first_flagged: RiskPoint | None  # the first moment risk reached the threshold
     finding_seen: dict[str, RiskPoint] = field(default_factory=dict)  # finding id -> first appearance
+    calls: tuple[CallCheck, ...] = ()  # every distinct tool call of the session, log order
 
     def point_of(self, event_id: str) -> RiskPoint | None:
         return next((p for p in self.points if p.event_id == event_id), None)
 
 
 def replay(session_id: str, records: Sequence[Recorded], *, model: RiskModel | None = None,
-           threshold: float | None = None) -> SessionHistory:
-    """Feed ``records`` (log order) to a fresh analyzer, noting the verdict after each one."""
+           threshold: float | None = None, policy: GuardPolicy | None = None) -> SessionHistory:
+    """Feed ``records`` (log order) to a fresh analyzer, noting the verdict after each one and
+    what the guard (under ``policy``, default the safe defaults) would have answered each call."""
     analyzer = Analyzer(model=model, threshold=threshold)
+    policy = policy if policy is not None else GuardPolicy()
     points: list[RiskPoint] = []
     seen: dict[str, RiskPoint] = {}
+    calls: list[CallCheck] = []
     first_flagged: RiskPoint | None = None
     for record in records:
+        if record.event.kind == EventKind.TOOL_CALL and record.event.session_id == session_id:
+            before = points[-1].risk if points else 0.0
+            if (check := _would_judge(analyzer, record, before, policy)) is not None:
+                calls.append(check)
         changed = analyzer.feed(record.event)
         risk = round(analyzer.risk(session_id), 4)
         point = RiskPoint(record.position, record.event.id, format_time(record.event.time), risk,
@@ -64,7 +98,35 @@ def replay(session_id: str, records: Sequence[Recorded], *, model: RiskModel | N
             for finding in analyzer.findings(session_id):
                 seen.setdefault(finding.id, point)
     return SessionHistory(session_id, tuple(records), tuple(points), analyzer.report(session_id),
-                          first_flagged, seen)
+                          first_flagged, seen, tuple(calls))
+
+
+def _would_judge(analyzer: Analyzer, record: Recorded, risk: float, policy: GuardPolicy) -> CallCheck | None:
+    """The guard's answer to a call before it is fed (api/guard.py ``verdict_on_proposal``)."""
+    event = record.event
+    if _already_recorded(analyzer, event):
+        return None  # the same call reported twice (hook and transcript): judged the first time
+    session, call, findings = analyzer.propose(event)
+    verified = bool(verification(session, call))
+    if not (call.action.destructive or findings):
+        return CallCheck(event.id, record.position, call.action.summary, False, verified, False, None, None)
+    verdict = judge(call, findings, risk, policy, verified=verified)
+    unchecked = [f for f in findings if f.rule in _UNCHECKED_RULES]
+    return CallCheck(event.id, record.position, call.action.summary, call.action.destructive, verified,
+                     is_consented(session, call), verdict, _skipped_check(call, unchecked))
+
+
+def _skipped_check(call: Call, unchecked: list[Finding]) -> str | None:
+    """The guard's own sentence for an unchecked target: it names the read-only step to take."""
+    if not unchecked:
+        return None
+    reasons = judge(call, unchecked, 0.0, _EXPLAIN, verified=False).reasons
+    return reasons[0] if reasons else None
+
+
+def _already_recorded(analyzer: Analyzer, event: Event) -> bool:
+    assert event.session_id is not None
+    return bool(event.call_id) and analyzer.recorded_call(event.session_id, event.call_id or "") is not None
 
 
 def session_records(log: EventLog, projector: Projector, session_id: str) -> list[Recorded]:
@@ -79,7 +141,8 @@ def session_records(log: EventLog, projector: Projector, session_id: str) -> lis
     return sorted(own + linked, key=lambda r: r.position)
 
 
-def session_history(log: EventLog, projector: Projector, session_id: str) -> SessionHistory:
+def session_history(log: EventLog, projector: Projector, session_id: str, *,
+                    policy: GuardPolicy | None = None) -> SessionHistory:
     analyzer = projector.analyzer
     return replay(session_id, session_records(log, projector, session_id), model=analyzer.model,
-                  threshold=analyzer.threshold)
+                  threshold=analyzer.threshold, policy=policy)

@@ -67,6 +67,8 @@ class Projector:
         """Ask the live analyzer something, once it has seen every event appended so far."""
         with self._lock:
             self.catch_up()
+            if not self._warm:  # the projections were current, so catch_up had no need to warm up
+                self._replay_to(self.store.checkpoint(CHECKPOINT))
             return question(self.analyzer)
 
     def rebuild(self) -> int:

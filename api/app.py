@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from api.analysis import AnalysisWorker
 from api.metrics import Metrics
 from api.responses import JsonResponse
-from api.routes import findings, guard, health, hooks, ingest, otlp, read, webhooks
+from api.routes import findings, guard, health, hooks, ingest, otlp, read, reports, ui, webhooks
 from api.services import Services
 from api.webhooks.delivery import DeliveryWorker
 from ingest.errors import (
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="Blackbox", version="0.1.0", lifespan=lifespan,
                   default_response_class=JsonResponse)
     for router in (health.router, ingest.router, read.router, findings.router, guard.router,
-                   hooks.router, otlp.router, webhooks.router):
+                   hooks.router, otlp.router, webhooks.router, ui.router, reports.router):
         app.include_router(router)
     app.add_exception_handler(BlackboxError, _blackbox_error)  # type: ignore[arg-type]
     return app

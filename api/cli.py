@@ -299,6 +299,35 @@ def _print_event(doc: dict[str, Any], as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("session_id", metavar="SESSION")
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True,
+              help="HTML: one self-contained file. Markdown: GitHub-flavoured, figure as PNG beside it.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report here (default: stdout); a Markdown report's PNG goes beside it.")
+@db_option
+def report(session_id: str, fmt: str, output: Path | None, db: str | None) -> None:
+    """Write the post-mortem of SESSION, and record in the log that it was generated (with its hash)."""
+    from dashboards.report import Format, post_mortem, record, render
+
+    chosen = Format(fmt)
+    png_name = f"{output.stem}.png" if output is not None and chosen is Format.MD else None
+    with _services(db) as services, _errors_exit():
+        services.projector.catch_up()
+        made = render(post_mortem(services.log, services.projector, session_id, policy=services.policy),
+                      chosen, png_name=png_name)
+        event = record(services.log, made)
+    if output is None:
+        sys.stdout.buffer.write(made.content)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(made.content)
+        if made.figure_png is not None and png_name is not None:
+            (output.parent / png_name).write_bytes(made.figure_png)
+        click.echo(f"blackbox: report written to {output}", err=True)
+    click.echo(f"blackbox: sha256 {made.sha256}, recorded as event {event.id}", err=True)
+
+
+@main.command()
 @db_option
 @json_option
 def verify(db: str | None, as_json: bool) -> None:

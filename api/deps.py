@@ -31,16 +31,25 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-def _token(request: Request) -> str | None:
+# The web UI's sign-in keeps the key in this cookie (HttpOnly, SameSite=Strict, see api/routes/ui.py).
+KEY_COOKIE = "blackbox_key"
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def request_token(request: Request) -> str | None:
+    """The key a request presents: header first; the UI's cookie only on GET/HEAD, so a cookie
+    (which a browser attaches on its own) can read pages and data but never change anything."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.headers.get("x-api-key")
+    if key := request.headers.get("x-api-key"):
+        return key
+    return request.cookies.get(KEY_COOKIE) if request.method in _SAFE_METHODS else None
 
 
 def requires(scope: Scope) -> object:
     async def check(request: Request, services: ServicesDep) -> Principal:
-        caller = services.keys.authenticate(_token(request))
+        caller = services.keys.authenticate(request_token(request))
         caller.require(scope)
         return caller
 
@@ -63,7 +72,7 @@ class Ingestion:
 
 async def ingestion(request: Request) -> Ingestion:
     state = request.app.state
-    caller = state.services.keys.authenticate(_token(request))
+    caller = state.services.keys.authenticate(request_token(request))
     caller.require(Scope.INGEST)
     return Ingestion(state.services, state.metrics, caller)
 
