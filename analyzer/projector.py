@@ -7,12 +7,20 @@ up to the checkpoint without writing (``warm``) and then carries on from there. 
 2. feed them to the analyzer, collecting the sessions they touched or whose findings changed
    (a cloud record can change a session it does not belong to);
 3. write those sessions' findings and verdicts and the batch's last position in one transaction.
+
+A *following* projector (``follow=True``) is the view of a process whose projections another
+process writes — ``blackbox serve`` runs analysis in a worker process so that ingest does not
+share its interpreter with the analyzer. It writes nothing: ``catch_up`` waits for the writer's
+checkpoint to reach the log's end, and ``consult`` feeds its own in-memory analyzer (for the
+guard) up to the end first.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -27,12 +35,16 @@ ANALYZER_VERSION = 3
 CHECKPOINT = f"analyzer/v{ANALYZER_VERSION}"
 T = TypeVar("T")
 BATCH = 5000
+WAIT_SECONDS = 10.0  # how long a follower waits for the writer before serving what is there
+logger = logging.getLogger("blackbox.analysis")
 
 
 class Projector:
     def __init__(self, log: EventLog, store: FindingStore, *, batch: int = BATCH,
-                 on_change: Callable[[list[SessionReport]], None] | None = None) -> None:
+                 on_change: Callable[[list[SessionReport]], None] | None = None,
+                 follow: bool = False) -> None:
         self.log = log
+        self.follow = follow
         self.store = store
         self.analyzer = Analyzer()
         self.position = 0  # the last log position fed to the analyzer
@@ -42,7 +54,12 @@ class Projector:
         self._lock = threading.RLock()  # consult() catches up while holding it
 
     def catch_up(self) -> int:
-        """Process every event appended so far; returns how many were new to the projections."""
+        """Process every event appended so far; returns how many were new to the projections.
+
+        A follower only waits until the writing process has (and returns 0)."""
+        if self.follow:
+            self._wait_for_writer()
+            return 0
         with self._lock, _collector_paused():
             if not self._warm:
                 checkpoint = self.store.checkpoint(CHECKPOINT)
@@ -66,17 +83,39 @@ class Projector:
     def consult(self, question: Callable[[Analyzer], T]) -> T:
         """Ask the live analyzer something, once it has seen every event appended so far."""
         with self._lock:
-            self.catch_up()
-            if not self._warm:  # the projections were current, so catch_up had no need to warm up
-                self._replay_to(self.store.checkpoint(CHECKPOINT))
+            if self.follow:
+                self._feed_memory()
+            else:
+                self.catch_up()
+                if not self._warm:  # the projections were current: catch_up had no need to warm up
+                    self._replay_to(self.store.checkpoint(CHECKPOINT))
             return question(self.analyzer)
 
     def rebuild(self) -> int:
         """Drop every projection and recompute it from the first event."""
+        if self.follow:
+            raise RuntimeError("a following projector writes no projections")
         with self._lock:
             self.store.reset()
             self.analyzer, self.position, self._warm = Analyzer(), 0, True
         return self.catch_up()
+
+    def _feed_memory(self) -> None:
+        with _collector_paused():
+            while batch := self.log.read_all(after_position=self.position, limit=self._batch):
+                self.analyzer.feed_all(r.event for r in batch)
+                self.position = batch[-1].position
+
+    def _wait_for_writer(self, timeout: float = WAIT_SECONDS) -> None:
+        """Read-your-writes across processes: the writer's checkpoint reaches the end as of now."""
+        target = self.log.head_position()
+        deadline = time.monotonic() + timeout
+        while self.store.checkpoint(CHECKPOINT) < target:
+            if time.monotonic() >= deadline:
+                logger.warning("analysis is %.0fs behind the log; serving the projections as they are",
+                               timeout)
+                return
+            time.sleep(0.005)
 
     def _replay_to(self, checkpoint: int) -> None:
         while self.position < checkpoint:

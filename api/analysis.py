@@ -9,21 +9,33 @@ never allowed to stop ingest.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from typing import Protocol, cast
 
 from analyzer.projector import Projector
+from api.services import Services
+from api.wakeup import PipeSignal, Wakeup
+from api.webhooks.delivery import DeliveryWorker
+from ingest.settings import Settings
 
 logger = logging.getLogger("blackbox.analysis")
 
 POLL_SECONDS = 0.25
+STOP_SECONDS = 15.0
+READY_SECONDS = 30.0
+PARENT_CHECK_SECONDS = 0.5
 
 
 class AnalysisWorker:
     def __init__(self, projector: Projector, *, poll: float = POLL_SECONDS,
-                 wake: threading.Event | None = None) -> None:
+                 wake: Wakeup | None = None) -> None:
         self._projector = projector
         self._poll = poll
-        self._wake = wake or threading.Event()
+        self._wake: Wakeup = wake or threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="blackbox-analysis", daemon=True)
 
@@ -43,3 +55,100 @@ class AnalysisWorker:
             except Exception:
                 logger.exception("analysis failed; retrying")
             self._wake.wait(self._poll)
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def start_workers(services: Services) -> list[Stoppable]:
+    """The background threads of a process: analysis (woken by each append) and webhook delivery
+    (woken by each stored delivery; it first raises alerts a previous process may have missed)."""
+    analysis = AnalysisWorker(services.projector, wake=services.appended)
+    delivery = DeliveryWorker(services.webhooks, services.settings,
+                              housekeeping=services.alerter.reconcile_if_needed)
+    analysis.start()
+    delivery.start()
+    return [analysis, delivery]  # stopped in this order: analysis raises the alerts to deliver
+
+
+class WorkerProcess:
+    """Analysis and webhook delivery in a child process of ``blackbox serve``.
+
+    The analyzer costs about as much CPU per event as ingesting it; in the server's interpreter it
+    would halve ingest throughput (one GIL). The child writes the projections and sends alerts;
+    the server's projector follows them (``Projector(follow=True)``). Appends and redeliveries
+    ring shared events, so alerts still leave within milliseconds. A child that dies is started
+    again; a child whose server died (even by SIGKILL) notices and exits.
+    """
+
+    def __init__(self, services: Services) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process with threads running
+        self._context = context
+        self._settings = services.settings
+        self._appended, self._enqueued = PipeSignal(), PipeSignal()
+        services.appended = self._appended
+        services.webhooks.enqueued = self._enqueued
+        self._stop, self._ready = PipeSignal(), PipeSignal()
+        self._stopping = threading.Event()
+        self._process: BaseProcess | None = None
+        self._watcher = threading.Thread(target=self._watch, name="blackbox-worker-watch", daemon=True)
+
+    def start(self) -> None:
+        """Start the child and wait until it runs (so the first alerts are not late; ~1 s)."""
+        self._process = self._spawn()
+        if not self._ready.wait(READY_SECONDS):
+            logger.warning("the analysis worker is slow to start; serving meanwhile")
+        self._watcher.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._stop.set()
+        self._appended.set()
+        if self._process is not None:
+            self._process.join(timeout=STOP_SECONDS)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join()
+
+    def _spawn(self) -> BaseProcess:
+        process = self._context.Process(
+            target=run_worker, name="blackbox-worker", daemon=True,
+            args=(self._settings, Signals(self._appended, self._enqueued, self._stop, self._ready),
+                  os.getpid()))
+        process.start()
+        return cast(BaseProcess, process)
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(1.0):
+            if self._process is not None and not self._process.is_alive():
+                logger.error("the analysis worker exited (code %s); starting it again",
+                             self._process.exitcode)
+                self._process = self._spawn()
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """The events a server shares with its worker process."""
+
+    appended: Wakeup  # the server acknowledged an append
+    enqueued: Wakeup  # a delivery is waiting (a redelivery asked through the API)
+    stop: Wakeup  # the server is shutting down
+    ready: Wakeup  # the worker runs
+
+
+def run_worker(settings: Settings, signals: Signals, parent: int) -> None:
+    """The worker process's body."""
+    logging.basicConfig(level=logging.WARNING, format="blackbox-worker: %(levelname)s %(message)s")
+    services = Services.open(settings)
+    services.appended, services.webhooks.enqueued = signals.appended, signals.enqueued
+    workers = start_workers(services)
+    signals.ready.set()
+    try:
+        while not signals.stop.wait(PARENT_CHECK_SECONDS):
+            if os.getppid() != parent:
+                break  # the server is gone without telling us: nothing left to serve
+    finally:
+        for worker in workers:
+            worker.stop()
+        services.close()

@@ -7,12 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 
-from api.analysis import AnalysisWorker
+from api.analysis import Stoppable, WorkerProcess, start_workers
 from api.metrics import Metrics
 from api.responses import JsonResponse
 from api.routes import findings, guard, health, hooks, ingest, otlp, read, reports, ui, webhooks
 from api.services import Services
-from api.webhooks.delivery import DeliveryWorker
 from ingest.errors import (
     AuthError,
     BlackboxError,
@@ -39,18 +38,21 @@ _STATUS: tuple[tuple[type[BlackboxError], int], ...] = (
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """An app over given services, or over services opened from settings for its lifespan."""
+    """An app over given services, or over services opened from settings for its lifespan.
+
+    A server that owns its services (``blackbox serve``) runs analysis and webhook delivery in a
+    worker process; an app handed services (embedding, tests) runs them as threads beside it."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or Services.open(settings or get_settings())
+        app.state.services = services or Services.open(settings or get_settings(), follow=True)
         app.state.metrics = Metrics(app.state.services.log)
-        workers = _start_workers(app.state.services)
+        workers = _start_workers(app.state.services, in_process=not owned)
         try:
             yield
         finally:
-            for worker in workers:  # analysis first: it is what raises alerts to deliver
+            for worker in workers:
                 worker.stop()
             if owned:
                 app.state.services.close()
@@ -64,15 +66,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     return app
 
 
-def _start_workers(services: Services) -> tuple[AnalysisWorker, DeliveryWorker]:
-    """The background threads of a server: analysis (woken by each append) and webhook delivery
-    (woken by each stored delivery; it first raises alerts a previous process may have missed)."""
-    analysis = AnalysisWorker(services.projector, wake=services.appended)
-    delivery = DeliveryWorker(services.webhooks, services.settings,
-                              housekeeping=services.alerter.reconcile_if_needed)
-    analysis.start()
-    delivery.start()
-    return analysis, delivery
+def _start_workers(services: Services, *, in_process: bool) -> list[Stoppable]:
+    if in_process:
+        return start_workers(services)
+    worker = WorkerProcess(services)
+    worker.start()
+    return [worker]
 
 
 async def _blackbox_error(_request: Request, exc: BlackboxError) -> JsonResponse:

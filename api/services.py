@@ -9,6 +9,7 @@ from analyzer.guard import GuardPolicy, load_policy
 from analyzer.projector import Projector
 from analyzer.store import FindingStore
 from api.keys import KeyStore
+from api.wakeup import Wakeup
 from api.webhooks.alerts import Alerter
 from api.webhooks.store import WebhookStore
 from ingest.log import EventLog, open_log
@@ -29,10 +30,11 @@ class Services:
     webhooks: WebhookStore
     alerter: Alerter
     # Set after every acknowledged append: the analysis worker wakes at once instead of on its poll.
-    appended: threading.Event = field(default_factory=threading.Event)
+    appended: Wakeup = field(default_factory=threading.Event)
 
     @classmethod
-    def open(cls, settings: Settings) -> Services:
+    def open(cls, settings: Settings, *, follow: bool = False) -> Services:
+        """``follow``: another process (the analysis worker) writes the analysis projections."""
         log = open_log(settings.db)
         try:
             key = settings.redaction_key or log.secret("redaction_key")
@@ -44,7 +46,7 @@ class Services:
             webhooks = WebhookStore(settings.db)
             alerter = Alerter(webhooks, findings, public_url=settings.public_url)
             return cls(settings, log, preparer, KeyStore(settings.db), findings,
-                       Projector(log, findings, on_change=alerter.on_reports), policy,
+                       Projector(log, findings, on_change=alerter.on_reports, follow=follow), policy,
                        webhooks, alerter)
         except BaseException:
             log.close()

@@ -88,6 +88,13 @@ def test_read_events_by_id_in_log_order(log: EventLog) -> None:
     assert log.read_events([]) == []
 
 
+def test_head_position_is_the_newest_event(log: EventLog) -> None:
+    assert log.head_position() == 0
+    log.append([make_event(n) for n in range(3)])
+    log.append([make_event(n, stream="other", session=None) for n in range(2)])
+    assert log.head_position() == log.read_all()[-1].position
+
+
 def test_session_summaries_count_and_span(log: EventLog) -> None:
     log.append([make_event(n, stream="a", session="a") for n in (5, 1, 9)])
     log.append([make_event(n, stream="a", session="a") for n in (0, 3)])

@@ -40,6 +40,7 @@ from sqlalchemy import exc as sa_exc
 
 from analyzer.findings import Severity
 from analyzer.store import sessions_table
+from api.wakeup import Wakeup
 from api.webhooks.formats import alert_record
 from api.webhooks.models import (
     DUE_STATES,
@@ -122,7 +123,7 @@ class WebhookStore:
 
     def __init__(self, url: str) -> None:
         self._writer, self._reader = make_engines(url)
-        self.enqueued = threading.Event()
+        self.enqueued: Wakeup = threading.Event()
         self._sender: Sender | None = None
         self._lease_seconds = 0.0
         with storage_errors("create the webhook tables"), self._writer.begin() as conn:

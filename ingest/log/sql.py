@@ -212,6 +212,10 @@ class SqlRecorder:
         return [SessionSummary(r.session_id, r.source, parse_time(r.first_time),
                                parse_time(r.last_time), r.event_count) for r in rows]
 
+    def head_position(self) -> int:
+        with storage_errors("read the log's end"), self._reader.connect() as conn:
+            return int(conn.scalar(select(func.max(schema.events.c.position))) or 0)
+
     def count_events(self) -> int:
         with storage_errors("count events"), self._reader.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(schema.events)) or 0)
