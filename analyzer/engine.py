@@ -23,11 +23,18 @@ from analyzer.findings import Finding, ordered
 from analyzer.guard import Decision, decision_of
 from analyzer.nodes import ClaimKind, ConstraintKind, Effect, InspectKind
 from analyzer.risk import RiskModel, configured_threshold, default_model
-from analyzer.session import RESULT_TEXT_CHARS, Call, ClaimRef, ConstraintRef, Inspection, SessionState
+from analyzer.session import (
+    RESULT_TEXT_CHARS,
+    TASK_CHARS,
+    Call,
+    ClaimRef,
+    ConstraintRef,
+    Inspection,
+    SessionState,
+)
 from ingest.envelope import Event, EventKind, format_time
 
 _KEPT_CALLS = 512  # calls per session whose results can still arrive (older ones are done)
-_TASK_CHARS = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +173,8 @@ class Analyzer:
     def _on_user(self, session: SessionState, event: Event, index: int) -> set[str]:
         text = event.text or ""
         session.last_user_index = index
-        if len(session.task_text) < _TASK_CHARS:
-            session.task_text += " " + text[:_TASK_CHARS].lower()
-            session.task_environments.update(environments_in(text[:_TASK_CHARS]))
+        request = text[:TASK_CHARS]
+        session.remember_request(request.lower(), environments_in(request))
         for constraint in extract_constraints(text):
             ref = ConstraintRef(event.id, index, event.time, constraint)
             if constraint.kind == ConstraintKind.APPROVE:
@@ -181,7 +187,7 @@ class Analyzer:
     def _on_agent_text(self, session: SessionState, event: Event, index: int) -> set[str]:
         text = event.text or ""
         if event.kind == EventKind.AGENT_MESSAGE:
-            session.last_agent_text = text[:_TASK_CHARS].lower()
+            session.last_agent_text = text[:TASK_CHARS].lower()
         changed = False
         for claim in extract_claims(text):
             self._features[session.session_id].observe_claim(claim.kind)
@@ -289,7 +295,7 @@ def _new_call(session: SessionState, event: Event, index: int) -> Call:
     return Call(event.id, event.call_id, index, session.calls, event.time,
                 classify(event.tool_name, event.tool_input), session.last_call,
                 session.last_user_index, session.claims_before(index),
-                frozenset(session.task_environments))
+                session.task_environments)
 
 
 def _thread(event: Event) -> str:

@@ -9,6 +9,7 @@ references are kept (ids, times, short texts), never whole events.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,6 +18,8 @@ from analyzer.nodes import Action, Claim, ClaimKind, Constraint, ConstraintKind,
 CLAIM_WINDOW = 12  # agent events before a call in which a claim still counts as "just before it"
 ERROR_WINDOW = 3  # calls after a failed step in which a destructive call counts as escalation
 RESULT_TEXT_CHARS = 600  # of each result, kept to judge what the agent saw
+TASK_CHARS = 4000  # of the user's opening requests, and of each later one, kept as "the task"
+TASK_TURNS = 8  # later requests that still count as the current task
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +81,12 @@ class SessionState:
     model: str | None = None
     first_time: datetime | None = None
     last_time: datetime | None = None
-    task_environments: set[str] = field(default_factory=set)
-    task_text: str = ""  # the user's requests, lower-cased and capped (for "is this on task?")
+    # What the user asked for ("is this on task?"): the opening request(s) up to TASK_CHARS, and
+    # the latest TASK_TURNS requests — a long session moves on to new tasks the opening never named.
+    opening_text: str = ""
+    opening_environments: set[str] = field(default_factory=set)
+    recent_requests: deque[tuple[str, frozenset[str]]] = field(
+        default_factory=lambda: deque(maxlen=TASK_TURNS))
     calls_by_id: dict[str, Call] = field(default_factory=dict)
     last_call: Call | None = None
     recent_claims: deque[ClaimRef] = field(default_factory=lambda: deque(maxlen=32))
@@ -92,6 +99,22 @@ class SessionState:
     foraging: list[Call] = field(default_factory=list)  # calls that hunted credentials
     last_user_index: int = -1
     last_agent_text: str = ""  # the agent's latest message, lower-cased (what an approval answers)
+
+    def remember_request(self, text: str, environments: Iterable[str]) -> None:
+        """One user request (lower-cased, capped) and the environments it names."""
+        if len(self.opening_text) < TASK_CHARS:
+            self.opening_text += " " + text
+            self.opening_environments.update(environments)
+        else:
+            self.recent_requests.append((text, frozenset(environments)))
+
+    @property
+    def task_text(self) -> str:
+        return " ".join((self.opening_text, *(text for text, _ in self.recent_requests)))
+
+    @property
+    def task_environments(self) -> frozenset[str]:
+        return frozenset(self.opening_environments).union(*(envs for _, envs in self.recent_requests))
 
     def touch(self, time: datetime) -> int:
         """Count one more event; returns its ordinal within the session."""
