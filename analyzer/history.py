@@ -72,33 +72,74 @@ class SessionHistory:
         return next((p for p in self.points if p.event_id == event_id), None)
 
 
-def replay(session_id: str, records: Sequence[Recorded], *, model: RiskModel | None = None,
-           threshold: float | None = None, policy: GuardPolicy | None = None) -> SessionHistory:
-    """Feed ``records`` (log order) to a fresh analyzer, noting the verdict after each one and
-    what the guard (under ``policy``, default the safe defaults) would have answered each call."""
-    analyzer = Analyzer(model=model, threshold=threshold)
-    policy = policy if policy is not None else GuardPolicy()
-    points: list[RiskPoint] = []
-    seen: dict[str, RiskPoint] = {}
-    calls: list[CallCheck] = []
-    first_flagged: RiskPoint | None = None
-    for record in records:
+class Replay:
+    """A replay that can be resumed: feed it the session's records in log order, take its history
+    at any moment, and feed it the records appended since (a live timeline replays only those)."""
+
+    def __init__(self, session_id: str, *, model: RiskModel | None = None,
+                 threshold: float | None = None, policy: GuardPolicy | None = None) -> None:
+        self.session_id = session_id
+        self._analyzer = Analyzer(model=model, threshold=threshold)
+        self._policy = policy if policy is not None else GuardPolicy()
+        self._records: list[Recorded] = []
+        self._points: list[RiskPoint] = []
+        self._seen: dict[str, RiskPoint] = {}
+        self._calls: list[CallCheck] = []
+        self._first_flagged: RiskPoint | None = None
+        self.own_position = 0  # of the last of the session's own events fed
+        self.linked = 0  # cloud records fed (the analyzer's links, in the order it made them)
+
+    @property
+    def position(self) -> int:
+        """The log position of the last record fed (0 before any)."""
+        return self._records[-1].position if self._records else 0
+
+    @property
+    def records(self) -> int:
+        return len(self._records)
+
+    def extend(self, records: Sequence[Recorded]) -> None:
+        """Feed more records; each must come after every record fed so far (log order)."""
+        for record in records:
+            if record.position <= self.position:
+                raise ValueError(f"record at position {record.position} is not after {self.position}")
+            self._feed(record)
+
+    def history(self) -> SessionHistory:
+        return SessionHistory(self.session_id, tuple(self._records), tuple(self._points),
+                              self._analyzer.report(self.session_id), self._first_flagged,
+                              dict(self._seen), tuple(self._calls))
+
+    def _feed(self, record: Recorded) -> None:
+        session_id, analyzer = self.session_id, self._analyzer
         if record.event.kind == EventKind.TOOL_CALL and record.event.session_id == session_id:
-            before = points[-1].risk if points else 0.0
-            if (check := _would_judge(analyzer, record, before, policy)) is not None:
-                calls.append(check)
+            before = self._points[-1].risk if self._points else 0.0
+            if (check := _would_judge(analyzer, record, before, self._policy)) is not None:
+                self._calls.append(check)
         changed = analyzer.feed(record.event)
         risk = round(analyzer.risk(session_id), 4)
         point = RiskPoint(record.position, record.event.id, format_time(record.event.time), risk,
                           risk >= analyzer.threshold)
-        points.append(point)
-        if first_flagged is None and point.flagged:
-            first_flagged = point
+        self._records.append(record)
+        self._points.append(point)
+        if record.event.session_id == session_id:
+            self.own_position = record.position
+        else:
+            self.linked += 1
+        if self._first_flagged is None and point.flagged:
+            self._first_flagged = point
         if session_id in changed:
             for finding in analyzer.findings(session_id):
-                seen.setdefault(finding.id, point)
-    return SessionHistory(session_id, tuple(records), tuple(points), analyzer.report(session_id),
-                          first_flagged, seen, tuple(calls))
+                self._seen.setdefault(finding.id, point)
+
+
+def replay(session_id: str, records: Sequence[Recorded], *, model: RiskModel | None = None,
+           threshold: float | None = None, policy: GuardPolicy | None = None) -> SessionHistory:
+    """Feed ``records`` (log order) to a fresh analyzer, noting the verdict after each one and
+    what the guard (under ``policy``, default the safe defaults) would have answered each call."""
+    resumable = Replay(session_id, model=model, threshold=threshold, policy=policy)
+    resumable.extend(records)
+    return resumable.history()
 
 
 def _would_judge(analyzer: Analyzer, record: Recorded, risk: float, policy: GuardPolicy) -> CallCheck | None:
@@ -129,20 +170,36 @@ def _already_recorded(analyzer: Analyzer, event: Event) -> bool:
     return bool(event.call_id) and analyzer.recorded_call(event.session_id, event.call_id or "") is not None
 
 
-def session_records(log: EventLog, projector: Projector, session_id: str) -> list[Recorded]:
-    """Every event of the session plus the cloud audit records the live analyzer linked to it."""
+def session_records(log: EventLog, projector: Projector, session_id: str, *,
+                    after: int = 0, linked_known: int = 0) -> list[Recorded]:
+    """Every event of the session plus the cloud audit records the live analyzer linked to it.
+
+    Resuming: only the session's events after position ``after``, and only the links made after
+    the first ``linked_known`` (the analyzer lists links in the order it made them)."""
     own: list[Recorded] = []
-    after = 0
     while page := log.read_session(session_id, after_position=after, limit=_PAGE):
         own += page
         after = page[-1].position
     effect_ids = projector.consult(lambda analyzer: analyzer.effect_event_ids(session_id))
-    linked = log.read_events(effect_ids)
+    linked = log.read_events(effect_ids[linked_known:])
     return sorted(own + linked, key=lambda r: r.position)
 
 
 def session_history(log: EventLog, projector: Projector, session_id: str, *,
                     policy: GuardPolicy | None = None) -> SessionHistory:
+    return start_replay(log, projector, session_id, policy=policy).history()
+
+
+def start_replay(log: EventLog, projector: Projector, session_id: str, *,
+                 policy: GuardPolicy | None = None) -> Replay:
+    """A resumable replay of the session as the log holds it now."""
     analyzer = projector.analyzer
-    return replay(session_id, session_records(log, projector, session_id), model=analyzer.model,
-                  threshold=analyzer.threshold, policy=policy)
+    replayed = Replay(session_id, model=analyzer.model, threshold=analyzer.threshold, policy=policy)
+    replayed.extend(session_records(log, projector, session_id))
+    return replayed
+
+
+def newer_records(log: EventLog, projector: Projector, replayed: Replay) -> list[Recorded]:
+    """What the session gained since ``replayed`` was fed: its own later events and new links."""
+    return session_records(log, projector, replayed.session_id, after=replayed.own_position,
+                           linked_known=replayed.linked)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analyzer.actions import classify
-from analyzer.history import RiskPoint, SessionHistory
+from analyzer.history import Replay, RiskPoint, SessionHistory
 from ingest.envelope import Event, EventKind, format_time
 from ingest.log import Recorded
 
@@ -225,28 +225,30 @@ class Cached:
     markers: tuple[Marker, ...]
 
 
-def own_last_position(history: SessionHistory) -> int:
-    """The position of the session's own last event (linked cloud records are not its own)."""
-    return max((r.position for r in history.records if r.event.session_id == history.session_id),
-               default=0)
-
-
-def linked_count(history: SessionHistory) -> int:
-    return sum(1 for r in history.records if r.event.session_id != history.session_id)
+@dataclass(slots=True)
+class _Entry:
+    replay: Replay
+    cached: Cached
 
 
 class HistoryCache:
-    """Replayed histories by session, reused until ``stale(history)`` says the log moved on (a
-    replay costs ~0.1 ms per event, and a running session's page asks again after each append)."""
+    """Replayed sessions, kept resumable: a running session's page asks again after each append,
+    and only what was appended since is replayed (a full replay costs ~0.1 ms per event).
 
-    def __init__(self, load: Callable[[str], SessionHistory], stale: Callable[[SessionHistory], bool],
+    ``start(session_id)`` replays a session as the log holds it; ``newer(replay)`` lists the
+    records it gained since. A newer record that belongs *before* what was fed (a cloud record
+    stored earlier and linked only now) cannot be appended to the replay: the session is then
+    replayed again from the start, so the result is always what a fresh replay would give.
+    """
+
+    def __init__(self, start: Callable[[str], Replay], newer: Callable[[Replay], list[Recorded]],
                  *, size: int = 16, max_records: int = 100_000) -> None:
-        self._load = load
-        self._stale = stale
+        self._start = start
+        self._newer = newer
         self._size = size
         # A history holds every record with its native body: bound the memory by records too.
         self._max_records = max_records
-        self._entries: OrderedDict[str, Cached] = OrderedDict()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._gates: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -258,23 +260,32 @@ class HistoryCache:
         with gate:
             with self._lock:
                 hit = self._entries.get(session_id)
-            if hit is not None and not self._stale(hit.history):
-                with self._lock:
-                    if session_id in self._entries:
-                        self._entries.move_to_end(session_id)
-                return hit
-            history = self._load(session_id)
-            entry = Cached(history, tuple(marker_of(r) for r in history.records))
+            entry = self._refreshed(hit) if hit is not None else None
+            if entry is None:
+                replayed = self._start(session_id)
+                history = replayed.history()
+                entry = _Entry(replayed, Cached(history, tuple(marker_of(r) for r in history.records)))
             with self._lock:
                 self._entries[session_id] = entry
                 self._entries.move_to_end(session_id)
                 self._evict()
+            return entry.cached
+
+    def _refreshed(self, entry: _Entry) -> _Entry | None:
+        """The entry brought up to date by resuming its replay; None when it must start over."""
+        newer = self._newer(entry.replay)
+        if not newer:
             return entry
+        if newer[0].position <= entry.replay.position:
+            return None
+        entry.replay.extend(newer)
+        markers = entry.cached.markers + tuple(marker_of(r) for r in newer)
+        return _Entry(entry.replay, Cached(entry.replay.history(), markers))
 
     def _evict(self) -> None:
         """Least recently used first; the newest entry stays even if it alone is over budget."""
-        held = sum(len(e.markers) for e in self._entries.values())
+        held = sum(len(e.cached.markers) for e in self._entries.values())
         while len(self._entries) > 1 and (len(self._entries) > self._size or held > self._max_records):
             evicted, gone = self._entries.popitem(last=False)
             self._gates.pop(evicted, None)
-            held -= len(gone.markers)
+            held -= len(gone.cached.markers)

@@ -3,14 +3,14 @@ fleet dashboard's counts and figures. Pure functions over the shared incident pa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from analyzer.history import RiskPoint, SessionHistory, session_history
+from analyzer.history import Replay, RiskPoint, SessionHistory, newer_records, session_history, start_replay
 from analyzer.projector import Projector
 from analyzer.store import FindingStore, StoredSession
 from dashboards import figures as fleet
@@ -25,8 +25,9 @@ from dashboards.timeline import (
     timeline,
     window,
 )
-from ingest.log import EventLog, SessionSummary, open_log
+from ingest.log import EventLog, Recorded, SessionSummary, open_log
 from tests.test_analyzer_incidents import INCIDENT, TWIN, incident_files, ingest
+from tests.trajectory import Trajectory
 
 UNSAFE_ID = "5b0e2c1a-7d34-4e8f-9a61-2c3d4e5f6a7b"
 DELETE_CALL = "toolu_01kjTnhNckHiApaBkCj9bk2n"
@@ -134,36 +135,68 @@ def test_risk_curve_keeps_only_moves_in_time_order() -> None:
     assert len(risk_curve(many, limit=200)) == 200
 
 
-def test_history_cache_reuses_until_stale(incidents: Fleet) -> None:
-    loads: list[str] = []
-    stale = {"now": False}
+Loaders = tuple[Callable[[str], Replay], Callable[[Replay], list[Recorded]]]
 
-    def load(session_id: str) -> SessionHistory:
-        loads.append(session_id)
-        return incidents.history(session_id)
 
-    cache = HistoryCache(load, lambda _history: stale["now"], size=1)
+def replays_of(fleet_: Fleet, starts: list[str]) -> Loaders:
+    def start(session_id: str) -> Replay:
+        starts.append(session_id)
+        return start_replay(fleet_.log, fleet_.projector, session_id)
+
+    def newer(replayed: Replay) -> list[Recorded]:
+        return newer_records(fleet_.log, fleet_.projector, replayed)
+
+    return start, newer
+
+
+def test_history_cache_reuses_until_the_log_moves_on(incidents: Fleet) -> None:
+    starts: list[str] = []
+    cache = HistoryCache(*replays_of(incidents, starts), size=1)
     first = cache.get(UNSAFE_ID)
-    assert cache.get(UNSAFE_ID) is first and loads == [UNSAFE_ID]
-    stale["now"] = True
-    assert cache.get(UNSAFE_ID) is not first and len(loads) == 2
+    assert cache.get(UNSAFE_ID) is first and starts == [UNSAFE_ID]
     assert len(first.markers) == len(first.history.records)
+
+
+def test_history_cache_resumes_a_running_session_like_a_fresh_replay(tmp_path: Path) -> None:
+    t = Trajectory("live")
+    t.user("Fix the staging database please.")
+    t.think("That must be the staging volume (vol_1). Deleting it should be safe.")
+    t.bash("railway volume delete vol_1 --yes")
+    db = f"sqlite:///{tmp_path / 'live.db'}"
+    log, store = open_log(db), FindingStore(db)
+    try:
+        fleet_ = Fleet(log, store, Projector(log, store))
+        log.append(t.events[:2])
+        starts: list[str] = []
+        cache = HistoryCache(*replays_of(fleet_, starts))
+        before = cache.get("live")
+        log.append(t.events[2:])  # the session goes on: only the new events are replayed
+        after = cache.get("live")
+        assert starts == ["live"] and len(after.markers) == len(t.events) > len(before.markers)
+        fresh = fleet_.history("live")
+        assert after.history.points == fresh.points and after.history.report == fresh.report
+    finally:
+        log.close()
+        store.close()
+
+
+def test_a_replay_refuses_records_out_of_log_order(incidents: Fleet) -> None:
+    history = incidents.history(UNSAFE_ID)
+    resumable = Replay(UNSAFE_ID)
+    resumable.extend(history.records[5:])
+    with pytest.raises(ValueError, match="not after"):
+        resumable.extend(history.records[:1])
 
 
 def test_history_cache_is_bounded_by_records(incidents: Fleet) -> None:
     twin = next(s.session_id for s in incidents.log.sessions() if s.session_id != UNSAFE_ID)
-    loads: list[str] = []
-
-    def load(session_id: str) -> SessionHistory:
-        loads.append(session_id)
-        return incidents.history(session_id)
-
-    cache = HistoryCache(load, lambda _history: False, max_records=40)  # 31 + 21 records: not both
+    starts: list[str] = []
+    cache = HistoryCache(*replays_of(incidents, starts), max_records=40)  # 31 + 21 records: not both
     cache.get(UNSAFE_ID)
     cache.get(twin)
     cache.get(twin)
     cache.get(UNSAFE_ID)
-    assert loads == [UNSAFE_ID, twin, UNSAFE_ID]
+    assert starts == [UNSAFE_ID, twin, UNSAFE_ID]
 
 
 def test_finding_chains_skip_events_outside_the_markers(incidents: Fleet) -> None:

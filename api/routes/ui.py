@@ -25,7 +25,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from analyzer.findings import Severity
-from analyzer.history import SessionHistory, session_history
+from analyzer.history import Replay, newer_records, start_replay
 from analyzer.projector import CHECKPOINT
 from api.deps import KEY_COOKIE, CanRead, ServicesDep, request_token
 from api.keys import Scope
@@ -41,8 +41,6 @@ from dashboards.timeline import (
     MAX_POINTS,
     HistoryCache,
     findings_about,
-    linked_count,
-    own_last_position,
     timeline,
 )
 from dashboards.timeline import call_of as find_call
@@ -188,16 +186,13 @@ def _cache(request: Request, services: Services) -> HistoryCache:
     state = request.app.state
     cache: HistoryCache | None = getattr(state, "ui_histories", None)
     if cache is None:
-        def load(session_id: str) -> SessionHistory:
-            return session_history(services.log, services.projector, session_id)
+        def start(session_id: str) -> Replay:
+            return start_replay(services.log, services.projector, session_id)
 
-        def stale(history: SessionHistory) -> bool:
-            sid = history.session_id
-            newer = services.log.read_session(sid, after_position=own_last_position(history), limit=1)
-            linked = services.projector.consult(lambda analyzer: len(analyzer.effect_event_ids(sid)))
-            return bool(newer) or linked != linked_count(history)
+        def newer(replayed: Replay) -> list[Recorded]:
+            return newer_records(services.log, services.projector, replayed)
 
-        cache = state.ui_histories = HistoryCache(load, stale)
+        cache = state.ui_histories = HistoryCache(start, newer)
     return cache
 
 
