@@ -82,6 +82,9 @@ class Analyzer:
         self.threshold = threshold if threshold is not None else configured_threshold(self.model)
         self._features: dict[str, SessionFeatures] = {}
         self._effect_events: dict[str, dict[str, None]] = {}  # session -> linked cloud event ids
+        # Every link as it is made, (session, cloud event id): the projector persists them from
+        # where it last read, so a session's history never needs the whole log replayed.
+        self.link_journal: list[tuple[str, str]] = []
 
     def feed(self, event: Event) -> set[str]:
         """Take one event; returns the ids of the sessions whose findings changed."""
@@ -265,8 +268,11 @@ class Analyzer:
     def _note_effects(self, session: SessionState, effects: list[Effect]) -> None:
         if effects:
             self._features[session.session_id].observe_effects(effects)
-            self._effect_events.setdefault(session.session_id, {}).update(
-                dict.fromkeys(e.event_id for e in effects))
+            known = self._effect_events.setdefault(session.session_id, {})
+            for effect in effects:
+                if effect.event_id not in known:
+                    known[effect.event_id] = None
+                    self.link_journal.append((session.session_id, effect.event_id))
 
     def _record_inspection(self, session: SessionState, call: Call, event: Event, index: int) -> None:
         kinds = call.action.inspects or (InspectKind.READ,)

@@ -175,13 +175,15 @@ def session_records(log: EventLog, projector: Projector, session_id: str, *,
     """Every event of the session plus the cloud audit records the live analyzer linked to it.
 
     Resuming: only the session's events after position ``after``, and only the links made after
-    the first ``linked_known`` (the analyzer lists links in the order it made them)."""
+    the first ``linked_known`` (links are stored in the order the analyzer made them). The links
+    come from the analysis projections, brought up to the log's end first: no replay of the log.
+    """
+    projector.catch_up()
     own: list[Recorded] = []
     while page := log.read_session(session_id, after_position=after, limit=_PAGE):
         own += page
         after = page[-1].position
-    effect_ids = projector.consult(lambda analyzer: analyzer.effect_event_ids(session_id))
-    linked = log.read_events(effect_ids[linked_known:])
+    linked = log.read_events(projector.store.links(session_id, after=linked_known))
     return sorted(own + linked, key=lambda r: r.position)
 
 

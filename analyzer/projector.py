@@ -26,12 +26,12 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from analyzer.engine import Analyzer, SessionReport
-from analyzer.store import FindingStore, StoredSession
+from analyzer.store import FindingStore, Link, StoredSession
 from ingest.log import EventLog
 
 # Bump when rules or extraction change what the analyzer concludes: projections written by an
 # older version are then recomputed from the log on the next catch-up.
-ANALYZER_VERSION = 4
+ANALYZER_VERSION = 5
 CHECKPOINT = f"analyzer/v{ANALYZER_VERSION}"
 T = TypeVar("T")
 BATCH = 5000
@@ -52,6 +52,8 @@ class Projector:
         self._warm = False
         self._on_change = on_change
         self._lock = threading.RLock()  # consult() catches up while holding it
+        self._journal_read = 0  # how much of the analyzer's link journal is stored
+        self._link_counts: dict[str, int] = {}  # links stored per session
 
     def catch_up(self) -> int:
         """Process every event appended so far; returns how many were new to the projections.
@@ -73,7 +75,7 @@ class Projector:
                 changed = self.analyzer.feed_all(r.event for r in batch)
                 changed |= {r.event.session_id for r in batch if r.event.session_id}
                 reports = self._reports(changed)
-                self.store.commit(CHECKPOINT, batch[-1].position, reports)
+                self.store.commit(CHECKPOINT, batch[-1].position, reports, self._new_links())
                 self.position = batch[-1].position
                 processed += len(batch)
                 if reports and self._on_change:
@@ -98,6 +100,7 @@ class Projector:
         with self._lock:
             self.store.reset()
             self.analyzer, self.position, self._warm = Analyzer(), 0, True
+            self._journal_read, self._link_counts = 0, {}
         return self.catch_up()
 
     def _feed_memory(self) -> None:
@@ -126,6 +129,25 @@ class Projector:
             self.analyzer.feed_all(r.event for r in batch)
             self.position = batch[-1].position
         self._warm = True
+        self._skip_stored_links()
+
+    def _new_links(self) -> list[Link]:
+        """The links made since the last commit, numbered per session."""
+        journal = self.analyzer.link_journal
+        links = []
+        for session_id, event_id in journal[self._journal_read:]:
+            n = self._link_counts.get(session_id, 0)
+            links.append(Link(session_id, n, event_id))
+            self._link_counts[session_id] = n + 1
+        self._journal_read = len(journal)
+        return links
+
+    def _skip_stored_links(self) -> None:
+        """After a warm-up replay: the links made up to the checkpoint are already stored."""
+        self._link_counts = {}
+        for session_id, _ in self.analyzer.link_journal:
+            self._link_counts[session_id] = self._link_counts.get(session_id, 0) + 1
+        self._journal_read = len(self.analyzer.link_journal)
 
     def _reports(self, session_ids: set[str]) -> list[SessionReport]:
         reports = [self.analyzer.report(s) for s in sorted(session_ids)]

@@ -29,6 +29,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from analyzer.engine import SessionReport
 from analyzer.findings import Severity
@@ -63,11 +65,27 @@ sessions_table = Table(
     Column("last_time", String(40)),
 )
 
+# The cloud records the analyzer linked to each session's calls, in the order it linked them:
+# a session's history (timeline, report) reads them here instead of replaying the whole log.
+links_table = Table(
+    "analysis_links", metadata,
+    Column("session_id", Text, primary_key=True),
+    Column("n", Integer, primary_key=True),  # ordinal of the link within the session
+    Column("event_id", String(64), nullable=False),
+)
+
 checkpoints_table = Table(
     "analysis_checkpoints", metadata,
     Column("name", String(64), primary_key=True),
     Column("position", BigInteger, nullable=False),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    session_id: str
+    n: int
+    event_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +103,8 @@ class FindingStore:
 
     def __init__(self, url: str) -> None:
         self._writer, self._reader = make_engines(url)
+        dialect = self._writer.dialect.name
+        self._insert = pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
         with storage_errors("create the analysis tables"), self._writer.begin() as conn:
             metadata.create_all(conn)
 
@@ -98,16 +118,29 @@ class FindingStore:
                 checkpoints_table.c.name == name))
         return int(value or 0)
 
-    def commit(self, name: str, position: int, reports: Sequence[SessionReport]) -> None:
-        """Step 1: replace the changed sessions' rows; step 2: advance the checkpoint. One transaction."""
+    def commit(self, name: str, position: int, reports: Sequence[SessionReport],
+               links: Sequence[Link] = ()) -> None:
+        """Step 1: replace the changed sessions' rows; step 2: add the new links; step 3: advance
+        the checkpoint. One transaction."""
         with storage_errors("write analysis results"), self._writer.begin() as conn:
             _write_reports(conn, reports)
+            if links:  # another projector (a CLI beside the server) may have written them already
+                conn.execute(self._insert(links_table).on_conflict_do_nothing(), [
+                    {"session_id": link.session_id, "n": link.n, "event_id": link.event_id}
+                    for link in links])
             _advance(conn, name, position)
+
+    def links(self, session_id: str, after: int = 0) -> list[str]:
+        """The event ids of the cloud records linked to the session, from the ``after``-th on."""
+        query = select(links_table.c.event_id).where(
+            links_table.c.session_id == session_id, links_table.c.n >= after).order_by(links_table.c.n)
+        with storage_errors("read analysis links"), self._reader.connect() as conn:
+            return list(conn.scalars(query))
 
     def reset(self) -> None:
         """Forget every projection row (``rebuild`` starts from position 0)."""
         with storage_errors("reset the analysis tables"), self._writer.begin() as conn:
-            for table in (findings_table, sessions_table):
+            for table in (findings_table, sessions_table, links_table):
                 conn.execute(delete(table))
             conn.execute(delete(checkpoints_table))  # every version's: their rows are gone
 

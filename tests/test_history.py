@@ -53,3 +53,43 @@ def test_history_is_the_same_whichever_source_arrives_first(tmp_path: Path, shar
     assert first.report is not None and second.report is not None
     assert {f.id for f in first.report.findings} == {f.id for f in second.report.findings}
     assert first.report.risk == second.report.risk
+
+
+def test_links_are_stored_so_a_history_needs_no_replay_of_the_log(tmp_path: Path,
+                                                                   shared_data: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    history, projector = history_of(db, shared_data, INCIDENT, cloud_first=True)
+    session_id = history.session_id
+    log, store = open_log(db), FindingStore(db)
+    try:
+        assert store.links(session_id) == projector.analyzer.effect_event_ids(session_id)
+        cold = Projector(log, store)  # a new process: its projections are current
+        again = session_history(log, cold, session_id)
+        assert cold.position == 0  # its analyzer was never fed: the links came from the store
+        assert [r.event.id for r in again.records] == [r.event.id for r in history.records]
+        assert again.report == history.report
+        assert store.links(session_id, after=4) == store.links(session_id)[4:]
+    finally:
+        log.close()
+        store.close()
+
+
+def test_links_keep_their_numbering_across_a_restart_and_a_rebuild(tmp_path: Path,
+                                                                   shared_data: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    ingest(db, shared_data / INCIDENT / "transcript.jsonl")
+    log, store = open_log(db), FindingStore(db)
+    try:
+        Projector(log, store).catch_up()
+        [summary] = log.sessions()
+        assert store.links(summary.session_id) == []
+        ingest(db, shared_data / INCIDENT / "railway-audit.json")
+        restarted = Projector(log, store)  # warms up to the checkpoint, then links the audit records
+        restarted.catch_up()
+        linked = store.links(summary.session_id)
+        assert len(linked) == 6 and linked == restarted.analyzer.effect_event_ids(summary.session_id)
+        restarted.rebuild()
+        assert store.links(summary.session_id) == linked
+    finally:
+        log.close()
+        store.close()
