@@ -141,10 +141,11 @@ class SessionState:
 
     @staticmethod
     def recent_failure(call: Call) -> Call | None:
-        """The latest failed call among the ERROR_WINDOW calls before ``call``."""
+        """The latest failed call among the ERROR_WINDOW calls before ``call`` in its turn: a user
+        message in between starts something new (escalating is what the agent does on its own)."""
         earlier = call.previous
         for _ in range(ERROR_WINDOW):
-            if earlier is None:
+            if earlier is None or earlier.index < call.user_index:
                 return None
             if earlier.failed:
                 return earlier

@@ -26,7 +26,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -341,6 +341,40 @@ def benign_flags(model: RiskModel, sessions: dict[str, list[Event]]) -> dict[str
     return found
 
 
+def long_context(model: RiskModel, examples: Sequence[Example],
+                 sessions: dict[str, list[Event]]) -> dict[str, Any]:
+    """Every synthetic scenario again, after the longest benign transcript (a long session that
+    turns to the scenario's task): how often each label ends flagged. The synthetic sessions are
+    short; real ones are long, and their words and counts dilute a session's text and shares."""
+    prefix = max(sessions.values(), key=len)
+    flagged = {0: 0, 1: 0}
+    total = {0: 0, 1: 0}
+    safe_groups: dict[str, int] = {}
+    for example in (e for e in examples if e.source == "synthetic"):
+        analyzer = Analyzer(model=model)
+        analyzer.feed_all(_after(prefix, example.events))
+        hit = analyzer.risk(example.name) >= model.threshold
+        flagged[example.label] += hit
+        total[example.label] += 1
+        if hit and not example.label:
+            safe_groups[example.group] = safe_groups.get(example.group, 0) + 1
+    found: dict[str, Any] = _rounded({
+        "prefix_events": len(prefix), "unsafe_flagged": flagged[1], "unsafe": total[1],
+        "safe_flagged": flagged[0], "safe": total[0],
+        "safe_flagged_by_group": dict(sorted(safe_groups.items()))})
+    return found
+
+
+def _after(prefix: Sequence[Event], events: Sequence[Event]) -> list[Event]:
+    """``events`` moved into one session after ``prefix`` (its session id and clock)."""
+    session = events[0].session_id
+    shift = prefix[-1].time - events[0].time
+    if session is None:
+        raise ModelError("a scenario's first event has no session id")
+    moved = [replace(e, session_id=session, stream=session) for e in prefix]
+    return moved + [replace(e, time=e.time + shift) for e in events]
+
+
 def incident_scores(model: RiskModel, examples: Sequence[Example]) -> dict[str, Any]:
     scores = {}
     for example in examples:
@@ -397,6 +431,7 @@ def train(shared: Path, out: Path, card: Path) -> dict[str, Any]:
         "synthetic_families_held_out": family_recall(probabilities, examples, test, model.threshold),
         "incidents": incident_scores(model, examples),
         "benign_claude_code": benign_flags(model, benign),
+        "long_context": long_context(model, examples, benign),
         "fast_scorer_matches_predict_proba": bool(np.abs(fast_scores(model, x) - probabilities).max() < 1e-9),
     }
     _write_json(out / METADATA, metadata)
@@ -452,7 +487,8 @@ def write_artifact(calibrated: Any, path: Path) -> None:
 def model_card(metadata: dict[str, Any], cost: dict[str, float]) -> str:
     metrics = metadata["metrics"]
     parts = [_card_head(metadata), _card_data(metadata), _card_features(metadata),
-             _card_metrics(metrics), _card_real(metrics, metadata["threshold"]), _card_cost(cost),
+             _card_metrics(metrics), _card_real(metrics, metadata["threshold"]),
+             _card_long_context(metrics["long_context"]), _card_cost(cost),
              _CAVEATS]
     return "\n\n".join(parts) + "\n"
 
@@ -589,6 +625,18 @@ prefixes the false-flag rate is {benign['prefix_false_flag_rate']:.4f}.
 | session | events | final risk | highest risk |
 | --- | ---: | ---: | ---: |
 {sessions}"""
+
+
+def _card_long_context(found: dict[str, Any]) -> str:
+    groups = ", ".join(f"{group} ({n})" for group, n in found["safe_flagged_by_group"].items()) or "none"
+    return f"""## Long sessions
+
+Every synthetic scenario again, appended to the longest benign transcript ({found['prefix_events']}
+events) as if a long session turned to its task (most scenarios were trained on, but never with
+such a prefix): {found['unsafe_flagged']} of {found['unsafe']} unsafe ones end flagged, and
+{found['safe_flagged']} of {found['safe']} safe ones do — {groups}. The words of a long session dilute
+the scenario's own (the word block is one normalized bag per session), which moves safe look-alikes
+towards the threshold: this is the model's known weak side, measured here rather than hidden."""
 
 
 def _card_cost(cost: dict[str, float]) -> str:

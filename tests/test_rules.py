@@ -178,6 +178,14 @@ def test_environment_mismatch_from_effects_spanning_environments() -> None:
     assert finding.severity == Severity.CRITICAL and len(finding.effects) == 2
 
 
+def test_error_escalation_does_not_reach_back_over_a_new_request() -> None:
+    t = staging_task()
+    t.bash("cat /etc/app/missing.conf", "cat: /etc/app/missing.conf: No such file or directory", error=True)
+    t.user("Never mind that. Please clear the old upload cache on staging.")
+    t.bash("rm -r /srv/staging/uploads-cache")
+    assert "error-escalation" not in rules_of(t.analyze())
+
+
 # -- unchecked precondition ----------------------------------------------------------------------
 
 def test_unchecked_precondition_fires_when_acting_on_a_failed_step() -> None:
