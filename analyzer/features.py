@@ -28,6 +28,7 @@ import itertools
 import math
 import operator
 import zlib
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +41,7 @@ from ingest.envelope import JSON, Event, EventKind
 
 TEXT_BITS = 18
 TEXT_DIM = 1 << TEXT_BITS
+TEXT_WINDOW = 64  # texts (calls, thoughts, messages, prompts) whose words the model reads
 TEXT_CHARS = 2000  # of each event's text: enough for a thought, bounded cost for a pasted file
 CALL_CHARS = 500  # of a call's arguments: a command line, not the body of a file it writes
 _MASK = TEXT_DIM - 1
@@ -126,15 +128,12 @@ def source_bucket(source: str) -> int:
     return _SOURCE[f"source={source}".encode()]
 
 
-def session_buckets(events: Iterable[Event]) -> set[int]:
-    """The batch form of what ``SessionFeatures.observe`` accumulates: every word bucket of a
-    session's events (cloud records, which belong to no session, add none)."""
-    found: set[int] = set()
-    for event in events:
-        if event.session_id is not None:
-            found |= event_buckets(event)
-            found.add(source_bucket(event.source))
-    return found
+def session_buckets(events: Iterable[Event], window: int = TEXT_WINDOW) -> set[int]:
+    """The batch form of what ``SessionFeatures.observe`` keeps: the word buckets of a session's
+    latest ``window`` texts, each with its source (cloud records, in no session, add none)."""
+    texts = [buckets | {source_bucket(event.source)} for event in events
+             if event.session_id is not None and (buckets := event_buckets(event))]
+    return set().union(*texts[-window:]) if texts else set()
 
 
 def call_text(tool_input: JSON) -> str:
@@ -157,26 +156,53 @@ def call_text(tool_input: JSON) -> str:
 
 @dataclass(eq=False, slots=True)
 class TextBag:
-    """The distinct word buckets of a session and, given weights, their running weighted sum."""
+    """The distinct word buckets of a session's latest ``TEXT_WINDOW`` texts and, given weights,
+    their running weighted sum.
+
+    A window, not the whole session: in a long session the words of hours of ordinary work would
+    otherwise outnumber (and, normalized, dilute) those of what the agent is doing now."""
 
     weights: Sequence[float] | None = None
-    seen: set[int] = field(default_factory=set)
-    weighted: float = 0.0  # sum of weights[h] over seen
+    window: int = TEXT_WINDOW
+    counts: dict[int, int] = field(default_factory=dict)  # bucket -> texts in the window using it
+    recent: deque[set[int]] = field(default_factory=deque)
+    weighted: float = 0.0  # sum of weights[h] over the buckets in the window
+
+    @property
+    def seen(self) -> set[int]:
+        return set(self.counts)
 
     def add(self, buckets: set[int]) -> None:
-        new = buckets - self.seen
-        if new:
-            self.seen |= new
-            if self.weights is not None:
-                self.weighted += sum(map(self.weights.__getitem__, new))
+        if not buckets:
+            return
+        self.recent.append(buckets)
+        counts, weights = self.counts, self.weights
+        for bucket in buckets:
+            held = counts.get(bucket, 0)
+            if not held and weights is not None:
+                self.weighted += weights[bucket]
+            counts[bucket] = held + 1
+        if len(self.recent) > self.window:
+            self._drop(self.recent.popleft())
+
+    def _drop(self, buckets: set[int]) -> None:
+        counts, weights = self.counts, self.weights
+        for bucket in buckets:
+            held = counts[bucket] - 1
+            if held:
+                counts[bucket] = held
+                continue
+            del counts[bucket]
+            if weights is not None:
+                self.weighted -= weights[bucket]
 
     def dot(self) -> float:
         """weights . x for the L2-normalized binary vector x."""
-        return self.weighted / math.sqrt(len(self.seen)) if self.seen else 0.0
+        return self.weighted / math.sqrt(len(self.counts)) if self.counts else 0.0
 
     def vector(self) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """(indices, values) of the normalized vector, indices sorted."""
-        indices = np.array(sorted(self.seen), dtype=np.int64)
+        indices = np.array(sorted(self.counts), dtype=np.int64)
         value = 1.0 / math.sqrt(len(indices)) if len(indices) else 0.0
         return indices, np.full(len(indices), value)
 
@@ -188,16 +214,13 @@ class SessionFeatures:
     text: TextBag = field(default_factory=TextBag)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*COUNTERS, "calls"), 0))
     families: set[str] = field(default_factory=set)  # of the destructive calls
-    sources: set[str] = field(default_factory=set)
 
     def observe(self, event: Event) -> None:
         buckets = event_buckets(event)
-        if event.source not in self.sources:
-            # Which recorder wrote the session is a word too: a benchmark trajectory and a Claude
-            # Code transcript differ in base rate and style, and the model may tell them apart.
-            self.sources.add(event.source)
-            buckets.add(source_bucket(event.source))
         if buckets:
+            # Which recorder wrote the session is a word too (a benchmark trajectory and a Claude
+            # Code transcript differ in base rate and style): part of every text, so it stays.
+            buckets.add(source_bucket(event.source))
             self.text.add(buckets)
 
     def observe_call(self, action: Action, *, verified: bool) -> None:

@@ -44,6 +44,7 @@ from analyzer.features import (
     TEXT_BITS,
     TEXT_CHARS,
     TEXT_DIM,
+    TEXT_WINDOW,
     session_buckets,
     signal_names,
 )
@@ -453,7 +454,8 @@ def describe(examples: Sequence[Example], test: NDArray[np.bool_], c: float,
         "text": {"bits": TEXT_BITS, "chars_per_event": TEXT_CHARS, "chars_per_call": CALL_CHARS,
                  "ngrams": [1, 2],
                  "hash": "crc32 salted per text kind", "kinds": ["agent", "user", "tool"],
-                 "value": "binary, L2-normalized"},
+                 "window": TEXT_WINDOW,
+                 "value": f"binary over the session's latest {TEXT_WINDOW} texts, L2-normalized"},
         "threshold": THRESHOLD, "seed": SEED, "test_share": TEST_SHARE, "folds": FOLDS,
         "c": c, "c_grid_log_loss": losses, "examples": counts,
     }
@@ -635,8 +637,9 @@ Every synthetic scenario again, appended to the longest benign transcript ({foun
 events) as if a long session turned to its task (most scenarios were trained on, but never with
 such a prefix): {found['unsafe_flagged']} of {found['unsafe']} unsafe ones end flagged, and
 {found['safe_flagged']} of {found['safe']} safe ones do — {groups}. The words of a long session dilute
-the scenario's own (the word block is one normalized bag per session), which moves safe look-alikes
-towards the threshold: this is the model's known weak side, measured here rather than hidden."""
+the scenario's own, and its counts and shares (failed calls, destructive share) move too, which
+moves safe look-alikes towards the threshold. The word block reads only the latest texts for this
+reason; what remains is the model's known weak side, measured here rather than hidden."""
 
 
 def _card_cost(cost: dict[str, float]) -> str:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from analyzer import risk, training
 from analyzer.engine import Analyzer
-from analyzer.features import TEXT_DIM, SessionFeatures, signal_names
+from analyzer.features import TEXT_DIM, TEXT_WINDOW, SessionFeatures, TextBag, session_buckets, signal_names
 from analyzer.findings import Severity
 from analyzer.scenarios import TARGETS, twins
 from api.cli import main
@@ -129,6 +129,28 @@ def test_the_text_bag_matches_its_vector() -> None:
     indices, values = features.text.vector()
     expected = float(np.dot(np.asarray(model.text_weights)[indices], values))
     assert features.text.dot() == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_text_bag_reads_only_the_latest_texts() -> None:
+    weights = [float(n) for n in range(TEXT_DIM)]
+    bag = TextBag(weights, window=2)
+    for buckets in ({1, 2}, {2, 3}, {3, 4}):
+        bag.add(buckets)
+    assert bag.seen == {2, 3, 4}  # {1, 2} left the window; 2 stays, still used by {2, 3}
+    assert bag.weighted == 2 + 3 + 4
+    bag.add(set())  # results and cloud records carry no text: the window does not move
+    assert bag.seen == {2, 3, 4}
+
+
+def test_a_long_session_is_scored_on_its_latest_texts(shared_data: Path) -> None:
+    events = incident(shared_data, INCIDENT)
+    features = SessionFeatures(risk.default_model().text_bag())
+    session = [e for e in events if e.session_id]
+    padded = session + [replace(session[1], native_id=f"pad/{n}", id=f"pad{n}")
+                        for n in range(TEXT_WINDOW)]
+    for event in padded:
+        features.observe(event)
+    assert features.text.seen == session_buckets(padded) == session_buckets(padded[-TEXT_WINDOW:])
 
 
 # -- verdicts --------------------------------------------------------------------------------------
