@@ -8,6 +8,7 @@ produce exactly what live feeding produced.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from analyzer.evidence import normalize_target, verification
 from analyzer.features import SessionFeatures
 from analyzer.findings import Finding, ordered
 from analyzer.guard import Decision, decision_of
-from analyzer.nodes import ClaimKind, ConstraintKind, Effect, InspectKind
+from analyzer.nodes import Action, ClaimKind, ConstraintKind, Effect, InspectKind
 from analyzer.risk import RiskModel, configured_threshold, default_model
 from analyzer.session import (
     RESULT_TEXT_CHARS,
@@ -48,6 +49,9 @@ class SessionReport:
     events: int
     first_time: str | None
     last_time: str | None
+    # Destructive calls by (family, state): "verified" (a read-only step checked the target first),
+    # "unverified", or "blocked" (the guard denied it). Every call counts, however long the session.
+    actions: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(eq=False, slots=True)
@@ -85,6 +89,7 @@ class Analyzer:
         # Every link as it is made, (session, cloud event id): the projector persists them from
         # where it last read, so a session's history never needs the whole log replayed.
         self.link_journal: list[tuple[str, str]] = []
+        self._actions: dict[str, Counter[tuple[str, str]]] = {}
 
     def feed(self, event: Event) -> set[str]:
         """Take one event; returns the ids of the sessions whose findings changed."""
@@ -131,8 +136,11 @@ class Analyzer:
         last = max(t.last_time for t in threads if t.last_time)
         model = next((t.model for t in threads if t.model), None)
         risk = round(self.risk(session_id), 4)
+        actions = tuple(sorted((family, state, n) for (family, state), n
+                               in self._actions.get(session_id, Counter()).items() if n > 0))
         return SessionReport(session_id, threads[0].source, model, risk, risk >= self.threshold, found,
-                             sum(t.events for t in threads), format_time(first), format_time(last))
+                             sum(t.events for t in threads), format_time(first), format_time(last),
+                             actions)
 
     def recorded_call(self, session_id: str, call_id: str) -> tuple[SessionState, Call] | None:
         """A call of the session by the agent's call id (the guard's view of a proposed call)."""
@@ -209,6 +217,8 @@ class Analyzer:
         session.last_call = call
         verified = not call.action.destructive or bool(verification(session, call))
         self._features[session.session_id].observe_call(call.action, verified=verified)
+        if call.action.destructive:
+            self._count_action(session.session_id, call.action, "verified" if verified else "unverified")
         self._remember(session, call)
         self._note_effects(session, self._linker.add_call(session, call))  # records seen first
         changed = self._evaluate(session, call)
@@ -241,8 +251,11 @@ class Analyzer:
             return set()
         owner, call = found
         call.blocked_by = event.id
-        self._features[session.session_id].observe_blocked(
-            call.action, verified=bool(verification(owner, call)))
+        verified = bool(verification(owner, call))
+        self._features[session.session_id].observe_blocked(call.action, verified=verified)
+        if call.action.destructive:
+            self._count_action(session.session_id, call.action, "verified" if verified else "unverified", -1)
+            self._count_action(session.session_id, call.action, "blocked")
         self._evaluate(owner, call)
         return {session.session_id}
 
@@ -264,6 +277,9 @@ class Analyzer:
             session.calls_by_id[call.call_id] = call
             if len(session.calls_by_id) > _KEPT_CALLS:
                 del session.calls_by_id[next(iter(session.calls_by_id))]
+
+    def _count_action(self, session_id: str, action: Action, state: str, n: int = 1) -> None:
+        self._actions.setdefault(session_id, Counter())[(str(action.family or "other"), state)] += n
 
     def _note_effects(self, session: SessionState, effects: list[Effect]) -> None:
         if effects:

@@ -31,7 +31,7 @@ from ingest.log import EventLog
 
 # Bump when rules or extraction change what the analyzer concludes: projections written by an
 # older version are then recomputed from the log on the next catch-up.
-ANALYZER_VERSION = 7
+ANALYZER_VERSION = 8
 CHECKPOINT = f"analyzer/v{ANALYZER_VERSION}"
 T = TypeVar("T")
 BATCH = 5000

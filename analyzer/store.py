@@ -74,6 +74,15 @@ links_table = Table(
     Column("event_id", String(64), nullable=False),
 )
 
+# Destructive calls per session by family and state (verified / unverified / blocked).
+actions_table = Table(
+    "analysis_actions", metadata,
+    Column("session_id", Text, primary_key=True),
+    Column("family", String(64), primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
 checkpoints_table = Table(
     "analysis_checkpoints", metadata,
     Column("name", String(64), primary_key=True),
@@ -130,6 +139,13 @@ class FindingStore:
                     for link in links])
             _advance(conn, name, position)
 
+    def action_counts(self) -> list[tuple[str, str, str, int]]:
+        """(session id, family, state, count) of every session's destructive calls."""
+        table = actions_table
+        query = select(table.c.session_id, table.c.family, table.c.state, table.c["count"])
+        with storage_errors("read analysis actions"), self._reader.connect() as conn:
+            return [(r[0], r[1], r[2], int(r[3])) for r in conn.execute(query.order_by(*table.primary_key))]
+
     def links(self, session_id: str, after: int = 0) -> list[str]:
         """The event ids of the cloud records linked to the session, from the ``after``-th on."""
         query = select(links_table.c.event_id).where(
@@ -140,7 +156,7 @@ class FindingStore:
     def reset(self) -> None:
         """Forget every projection row (``rebuild`` starts from position 0)."""
         with storage_errors("reset the analysis tables"), self._writer.begin() as conn:
-            for table in (findings_table, sessions_table, links_table):
+            for table in (findings_table, sessions_table, links_table, actions_table):
                 conn.execute(delete(table))
             conn.execute(delete(checkpoints_table))  # every version's: their rows are gone
 
@@ -161,6 +177,11 @@ def _write_reports(conn: Connection, reports: Sequence[SessionReport]) -> None:
     ids = [r.session_id for r in reports]
     conn.execute(delete(findings_table).where(findings_table.c.session_id.in_(ids)))
     conn.execute(delete(sessions_table).where(sessions_table.c.session_id.in_(ids)))
+    conn.execute(delete(actions_table).where(actions_table.c.session_id.in_(ids)))
+    actions = [{"session_id": r.session_id, "family": family, "state": state, "count": n}
+               for r in reports for family, state, n in r.actions]
+    if actions:
+        conn.execute(actions_table.insert(), actions)
     rows = [_finding_row(f.to_document(), rank) for r in reports for rank, f in enumerate(r.findings)]
     if rows:
         conn.execute(findings_table.insert(), rows)

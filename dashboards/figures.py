@@ -13,8 +13,6 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from analyzer.engine import Analyzer
-from analyzer.evidence import verification
 from dashboards.sessions import SessionRow
 from ingest.envelope import format_time
 
@@ -39,11 +37,12 @@ class AlertPoint:
 
 @dataclass(frozen=True, slots=True)
 class ActionPoint:
-    """One destructive call the analyzer saw, and whether a read-only step checked it first."""
+    """Destructive calls of one session, family and state (was it checked first, or blocked)."""
 
     session_id: str
     family: str
     state: str  # one of STATES
+    count: int = 1
 
 
 def risk_band(risk: float | None) -> str:
@@ -95,7 +94,7 @@ def actions_by_family(actions: Iterable[ActionPoint]) -> dict[str, Counter[str]]
     """Destructive calls per family, by verification state."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for action in actions:
-        counts[action.family][action.state] += 1
+        counts[action.family][action.state] += action.count
     return dict(counts)
 
 
@@ -113,7 +112,7 @@ def per_model(rows: Sequence[SessionRow], actions: Sequence[ActionPoint] = ()) -
     calls: dict[str, Counter[str]] = defaultdict(Counter)
     for action in actions:
         if action.session_id in names:
-            calls[names[action.session_id]][action.state] += 1
+            calls[names[action.session_id]][action.state] += action.count
     result = []
     for name in sorted(groups):
         members = groups[name]
@@ -140,20 +139,10 @@ def lead_time_histogram(values: Sequence[float]) -> list[tuple[str, int]]:
     return list(zip(labels, counts, strict=True))
 
 
-def destructive_actions(analyzer: Analyzer) -> list[ActionPoint]:
-    """Destructive calls in the live analyzer's memory (the last 512 calls of each session
-    thread: what a fleet view needs without rereading the log). Call it under the projector's
-    lock (``Projector.consult``)."""
-    points = []
-    for session_id, threads in analyzer.sessions.items():
-        for state in threads:
-            for call in state.calls_by_id.values():
-                if not call.action.destructive:
-                    continue
-                verdict = ("blocked" if call.blocked_by else
-                           "verified" if verification(state, call) else "unverified")
-                points.append(ActionPoint(session_id, str(call.action.family or "other"), verdict))
-    return points
+def destructive_actions(counts: Iterable[tuple[str, str, str, int]]) -> list[ActionPoint]:
+    """The analysis projections' destructive-call counts (``FindingStore.action_counts``): every
+    call of every session, without an analyzer in memory."""
+    return [ActionPoint(session_id, family, state, n) for session_id, family, state, n in counts]
 
 
 # -- figures ------------------------------------------------------------------------------------

@@ -280,7 +280,7 @@ def test_findings_by_rule_and_lead_times_of_the_incident(incidents: Fleet) -> No
 
 
 def test_destructive_actions_by_family_and_verification(incidents: Fleet) -> None:
-    actions = incidents.projector.consult(fleet.destructive_actions)
+    actions = fleet.destructive_actions(incidents.store.action_counts())
     counts = fleet.actions_by_family(actions)
     assert counts["http"]["unverified"] == 1  # the volumeDelete nobody checked
     assert {a.session_id for a in actions if a.state == "unverified"} == {UNSAFE_ID}
@@ -308,7 +308,7 @@ def test_dashboard_figures_carry_the_counts(incidents: Fleet) -> None:
     rows = session_rows(incidents.log.sessions(), stored)
     data = fleet.FleetData(rows, [f for s in stored for f in s.findings],
                            [fleet.AlertPoint(UNSAFE_ID, "2026-04-24T08:31:45.000000Z", "critical")],
-                           incidents.projector.consult(fleet.destructive_actions))
+                           fleet.destructive_actions(incidents.store.action_counts()))
     figures = {name: fig.to_plotly_json() for name, fig in fleet.dashboard_figures(data).items()}
     assert set(figures) == set(fleet.FIGURES)
     bars = {t["name"]: dict(zip(t["x"], t["y"], strict=True)) for t in figures["findings"]["data"]}

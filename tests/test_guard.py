@@ -115,6 +115,7 @@ def test_blocking_lowers_the_risk_the_call_added() -> None:
         report = analyzer.report("b1")
         assert report is not None
         assert all((f.blocked_by is not None) == blocked for f in report.findings)
+        assert report.actions == (("http", "blocked" if blocked else "unverified", 1),)
         return report.risk
 
     assert session(blocked=True) < session(blocked=False)

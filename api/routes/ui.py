@@ -21,10 +21,8 @@ from urllib.parse import parse_qs
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from analyzer.findings import Severity
 from analyzer.history import Replay, newer_records, start_replay
 from analyzer.projector import CHECKPOINT
 from api.deps import KEY_COOKIE, CanRead, ServicesDep, request_token
@@ -32,7 +30,6 @@ from api.keys import Scope
 from api.responses import JsonResponse
 from api.routes.read import recorded_json
 from api.services import Services
-from api.webhooks.store import alerts_table
 from dashboards import figures as fleet
 from dashboards import pages
 from dashboards.sessions import SORT_KEYS, SessionFilter, SessionRow, SortKey, filter_rows, session_rows
@@ -48,7 +45,6 @@ from dashboards.timeline import result_of as find_result
 from ingest.envelope import format_time
 from ingest.errors import AuthError, ScopeError
 from ingest.log import Recorded
-from ingest.log.sql import storage_errors
 
 router = APIRouter(tags=["ui"])
 
@@ -238,18 +234,15 @@ def _json_or_none(recorded: Recorded | None) -> dict[str, Any] | None:
 # -- dashboard ----------------------------------------------------------------------------------
 
 def _alert_points(services: Services) -> list[fleet.AlertPoint]:
-    # WebhookStore has no public listing of alerts yet; this read-only query uses its reader.
-    table = alerts_table
-    with storage_errors("read the alerts"), services.webhooks._reader.connect() as conn:
-        rows = conn.execute(select(table.c.session_id, table.c.created_at, table.c.severity)).all()
-    return [fleet.AlertPoint(r.session_id, r.created_at, Severity(r.severity).label) for r in rows]
+    return [fleet.AlertPoint(alert.session_id, alert.created_at, alert.severity.label)
+            for alert in services.webhooks.alerts()]
 
 
 def fleet_data(services: Services) -> fleet.FleetData:
     services.projector.catch_up()
     stored = services.findings.sessions()
     rows = session_rows(services.log.sessions(limit=SESSION_LIMIT), stored)
-    actions = services.projector.consult(fleet.destructive_actions)
+    actions = fleet.destructive_actions(services.findings.action_counts())
     return fleet.FleetData(rows, [f for s in stored for f in s.findings], _alert_points(services), actions)
 
 
