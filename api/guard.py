@@ -9,10 +9,12 @@ payload is already in the log when it is judged, so only the answer is appended 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from analyzer.engine import Analyzer
 from analyzer.evidence import verification
+from analyzer.findings import Finding
 from analyzer.guard import GUARD_SOURCE, Decision, Verdict, judge
 from analyzer.session import Call, SessionState
 from api.services import Services
@@ -22,31 +24,44 @@ from ingest.log import Encoded, encode
 SOURCE = GUARD_SOURCE
 
 
+# A call to judge: its session thread, the call, and the findings about it.
+_Judged = tuple[SessionState, Call, list[Finding]]
+
+
 def verdict_on_proposal(services: Services, event: Event) -> Verdict:
     """Judge a tool call event that is not in the log yet."""
     assert event.session_id is not None
-    session_id = event.session_id
-
-    def question(analyzer: Analyzer) -> Verdict:
-        session, call, findings = analyzer.propose(event)
-        report = analyzer.report(session_id)
-        return judge(call, findings, report.risk if report else 0.0, services.policy,
-                     verified=bool(verification(session, call)))
-
-    return services.projector.consult(question)
+    return _verdict(services, event.session_id, lambda analyzer: analyzer.propose(event))
 
 
 def verdict_for(services: Services, session_id: str, call_id: str | None) -> Verdict:
     """Judge the session's recorded call ``call_id`` (else its latest call) after catching up."""
 
-    def question(analyzer: Analyzer) -> Verdict:
+    def recorded(analyzer: Analyzer) -> _Judged | None:
         found = analyzer.recorded_call(session_id, call_id) if call_id else _latest(analyzer, session_id)
         if found is None:
-            return Verdict(Decision.ALLOW, ("no recorded call to judge",), 0.0, ())
+            return None
         session, call = found
+        return session, call, analyzer.anchored(session_id, call.event_id)
+
+    return _verdict(services, session_id, recorded)
+
+
+def _verdict(services: Services, session_id: str,
+             find: Callable[[Analyzer], _Judged | None]) -> Verdict:
+    """Judge the call ``find`` picks, by its findings and the session's risk so far.
+
+    Both run inside ``consult``, so the analyzer's state can not change between them.
+    """
+
+    def question(analyzer: Analyzer) -> Verdict:
+        found = find(analyzer)
+        if found is None:
+            return Verdict(Decision.ALLOW, ("no recorded call to judge",), 0.0, ())
+        session, call, findings = found
         report = analyzer.report(session_id)
-        return judge(call, analyzer.anchored(session_id, call.event_id), report.risk if report else 0.0,
-                     services.policy, verified=bool(verification(session, call)))
+        return judge(call, findings, report.risk if report else 0.0, services.policy,
+                     verified=bool(verification(session, call)))
 
     return services.projector.consult(question)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,10 @@ from ingest.adapters.base import AdapterContext
 from ingest.adapters.kubernetes import KubernetesAuditAdapter
 from ingest.envelope import Event, EventKind
 from ingest.errors import RecordError
-from ingest.log import EventLog, encode, open_log
+from ingest.log import EventLog, encode
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
-from ingest.redact import Redactor
-from tests.helpers import envelope, ndjson
+from tests import helpers
+from tests.helpers import FINITE_JSON, envelope, ndjson, only_event
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kubernetes"
 RECEIVED = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -46,20 +45,11 @@ def _map(name: str, **params: str) -> list[Event]:
 
 
 def _one(record: Any, **params: str) -> Event:
-    (event,) = ADAPTER.to_events(record, AdapterContext(received_at=RECEIVED, params=params))
-    return event
+    return only_event(ADAPTER, record, AdapterContext(received_at=RECEIVED, params=params))
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> Iterator[EventLog]:
-    opened = open_log(f"sqlite:///{tmp_path}/x.db")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def preparer() -> Preparer:
-    return Preparer(Redactor(b"k" * 32), max_depth=64, chunk_size=500)
+log = helpers.log  # shared fixtures: a fresh SQLite log, a preparer
+preparer = helpers.preparer
 
 
 # --- mapping ----------------------------------------------------------------------------------
@@ -307,24 +297,20 @@ def test_wrong_format_forced_stores_nothing(log: EventLog, preparer: Preparer,
 
 # --- property: anything in, events or RecordError out -----------------------------------------
 
-_SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-            | st.text(max_size=12))
-_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
 _TOP_KEYS = ("kind", "apiVersion", "auditID", "stage", "verb", "user", "objectRef",
              "responseStatus", "annotations", "stageTimestamp", "requestReceivedTimestamp",
              "impersonatedUser", "sourceIPs", "userAgent", "requestURI", "level", "items")
 _SUB_KEYS = ("username", "groups", "resource", "subresource", "namespace", "name", "apiGroup",
              "apiVersion", "code", "status", "reason", "authorization.k8s.io/decision",
              "authorization.k8s.io/reason", "cluster")
-_NESTED = st.dictionaries(st.sampled_from(_SUB_KEYS), _JSON, max_size=4)
+_NESTED = st.dictionaries(st.sampled_from(_SUB_KEYS), FINITE_JSON, max_size=4)
 _BASES = [record for name in FILES for record in _records(name)]
 _NEAR = st.builds(lambda base, change: {**base, **change}, st.sampled_from(_BASES),
-                  st.dictionaries(st.sampled_from(_TOP_KEYS), _JSON | _NESTED, max_size=4))
+                  st.dictionaries(st.sampled_from(_TOP_KEYS), FINITE_JSON | _NESTED, max_size=4))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(record=_JSON | _NEAR | st.dictionaries(st.sampled_from(_TOP_KEYS), _JSON | _NESTED))
+@given(record=FINITE_JSON | _NEAR | st.dictionaries(st.sampled_from(_TOP_KEYS), FINITE_JSON | _NESTED))
 def test_any_json_maps_to_events_or_a_record_error(record: Any) -> None:
     ctx = AdapterContext(received_at=RECEIVED)
     try:

@@ -4,7 +4,6 @@ pgaudit repository and a hand-written stderr log (tests/fixtures/pgaudit/README.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,11 @@ from ingest.adapters.base import AdapterContext
 from ingest.adapters.pgaudit import PgAuditAdapter
 from ingest.envelope import Event, EventKind
 from ingest.errors import RecordError
-from ingest.log import EventLog, encode, open_log
+from ingest.log import EventLog
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
 from ingest.reader import text_records
-from ingest.redact import Redactor
+from tests import helpers
+from tests.helpers import FINITE_JSON, encoded_events, only_event
 from tests.test_kubernetes_adapter import other_samples
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pgaudit"
@@ -43,20 +43,11 @@ def _events(path: Path, **params: str) -> list[Event]:
 
 
 def _one(text: str, **params: str) -> Event:
-    (event,) = ADAPTER.to_events(text, AdapterContext(received_at=RECEIVED, params=params))
-    return event
+    return only_event(ADAPTER, text, AdapterContext(received_at=RECEIVED, params=params))
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> Iterator[EventLog]:
-    opened = open_log(f"sqlite:///{tmp_path}/x.db")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def preparer() -> Preparer:
-    return Preparer(Redactor(b"k" * 32), max_depth=64, chunk_size=500)
+log = helpers.log  # shared fixtures: a fresh SQLite log, a preparer
+preparer = helpers.preparer
 
 
 # --- the text-line hook -----------------------------------------------------------------------
@@ -332,10 +323,6 @@ def test_passwords_in_role_statements_are_redacted(log: EventLog, preparer: Prep
 
 # --- property: anything in, events or RecordError out -----------------------------------------
 
-_SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-            | st.text(max_size=12))
-_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
 _FIELD = st.sampled_from(["SESSION", "OBJECT", "1", "0", "-1", "DDL", "DROP TABLE", "", "<none>",
                           '"a,b"', '"', "\n", "\n\t", "99999999999999999999"]) | st.text(max_size=8)
 _AUDIT = st.lists(_FIELD, max_size=11).map(lambda fields: "AUDIT: " + ",".join(fields))
@@ -346,14 +333,10 @@ _LINES = (st.builds(lambda prefix, body: prefix + body, _PREFIXES, _AUDIT | st.t
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(record=_LINES | _JSON)
+@given(record=_LINES | FINITE_JSON)
 def test_anything_maps_to_events_or_a_record_error(record: Any) -> None:
-    ctx = AdapterContext(received_at=RECEIVED)
-    try:
-        events = ADAPTER.to_events(record, ctx)
-        for event in events:
-            encode(event)
-    except RecordError:
+    events = encoded_events(ADAPTER, record, RECEIVED)
+    if events is None:
         return
     assert len(events) == 1 and isinstance(events[0], Event)
     assert ADAPTER.accepts(record)

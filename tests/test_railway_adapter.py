@@ -4,22 +4,20 @@ fixtures of every accepted shape (tests/fixtures/railway/README.md)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.adapters.base import AdapterContext
 from ingest.adapters.railway import RailwayAuditAdapter
 from ingest.envelope import Event, EventKind
-from ingest.errors import RecordError
-from ingest.log import EventLog, Recorded, encode, open_log
+from ingest.log import EventLog
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
-from ingest.redact import Redactor
+from tests import helpers
+from tests.helpers import FINITE_JSON, all_recorded, encoded_events, only_event
 from tests.test_kubernetes_adapter import other_samples
 
 FIXTURES = Path(__file__).parent / "fixtures" / "railway"
@@ -49,24 +47,11 @@ def _nodes(path: Path) -> list[Any]:
 
 
 def _one(record: Any, **params: str) -> Event:
-    (event,) = ADAPTER.to_events(record, AdapterContext(received_at=RECEIVED, params=params))
-    return event
+    return only_event(ADAPTER, record, AdapterContext(received_at=RECEIVED, params=params))
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> Iterator[EventLog]:
-    opened = open_log(f"sqlite:///{tmp_path}/x.db")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def preparer() -> Preparer:
-    return Preparer(Redactor(b"k" * 32), max_depth=64, chunk_size=500)
-
-
-def _stored(log: EventLog) -> list[Recorded]:
-    return log.read_all(after_position=0, limit=1000)
+log = helpers.log  # shared fixtures: a fresh SQLite log, a preparer
+preparer = helpers.preparer
 
 
 # --- the shared incident data -----------------------------------------------------------------
@@ -83,7 +68,7 @@ def test_both_incident_pages_ingest_without_rejections(log: EventLog, preparer: 
         again = ingest_bytes(log, preparer, data, "railway-audit", origin=name)
         assert (again.appended, again.duplicates, again.rejected) == (0, report.appended, 0)
     assert counts == {"railway-volume-delete": 6, "railway-volume-verified": 1}
-    stored = [r.event for r in _stored(log)]
+    stored = [r.event for r in all_recorded(log)]
     assert len(stored) == 7 and log.verify().ok
     assert {e.stream for e in stored} == {f"railway:{PROJECT}"}
     assert all(e.kind is EventKind.CLOUD_CALL and e.session_id is None for e in stored)
@@ -244,30 +229,22 @@ def test_wrong_format_forced_stores_nothing(log: EventLog, preparer: Preparer) -
 
 # --- property: anything in, events or RecordError out -----------------------------------------
 
-_SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-            | st.text(max_size=12))
-_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
 _TOP_KEYS = ("id", "eventType", "createdAt", "projectId", "environmentId", "workspaceId",
              "payload", "context", "node", "data", "auditLogs", "errors")
 _SUB_KEYS = ("actor", "type", "tokenId", "email", "userId", "ip", "userAgent", "operationName",
              "cause", "volumeId", "volumeInstanceIds", "edges", "node", "message")
-_NESTED = st.recursive(st.dictionaries(st.sampled_from(_SUB_KEYS), _JSON, max_size=4),
+_NESTED = st.recursive(st.dictionaries(st.sampled_from(_SUB_KEYS), FINITE_JSON, max_size=4),
                        lambda inner: st.dictionaries(st.sampled_from(_SUB_KEYS), inner,
                                                      max_size=3), max_leaves=6)
 _BASES = [node for name in FIXTURE_FILES for node in _nodes(FIXTURES / name)]
 _NEAR = st.builds(lambda base, change: {**base, **change}, st.sampled_from(_BASES),
-                  st.dictionaries(st.sampled_from(_TOP_KEYS), _JSON | _NESTED, max_size=4))
+                  st.dictionaries(st.sampled_from(_TOP_KEYS), FINITE_JSON | _NESTED, max_size=4))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(record=_JSON | _NEAR | st.dictionaries(st.sampled_from(_TOP_KEYS), _JSON | _NESTED))
+@given(record=FINITE_JSON | _NEAR | st.dictionaries(st.sampled_from(_TOP_KEYS), FINITE_JSON | _NESTED))
 def test_any_json_maps_to_events_or_a_record_error(record: Any) -> None:
-    ctx = AdapterContext(received_at=RECEIVED)
-    try:
-        events = ADAPTER.to_events(record, ctx)
-        for event in events:
-            encode(event)
-    except RecordError:
+    events = encoded_events(ADAPTER, record, RECEIVED)
+    if events is None:
         return
     assert len(events) == 1 and isinstance(events[0], Event)

@@ -14,11 +14,13 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.deps import KEY_COOKIE
 from api.keys import Scope
+from api.responses import large_json
 from api.routes import ui
 from api.services import Services
 from ingest.settings import Settings
@@ -304,3 +306,19 @@ def test_a_reconnecting_stream_replays_what_it_missed(client: TestClient, servic
         seen = list(_events(response.iter_lines()))
     assert [name for name, _ in seen[:2]] == ["hello", "change"]
     assert seen[1][1]["sessions"] == ["missed"]
+
+
+def test_large_answers_are_gzipped_for_clients_that_accept_it() -> None:
+    app = FastAPI()
+    doc = {"events": [{"n": n, "text": f"event {n}"} for n in range(3000)]}
+
+    @app.get("/big")
+    def big(request: Request) -> Response:
+        return large_json(request, doc)
+
+    with TestClient(app) as client:
+        zipped = client.get("/big", headers={"Accept-Encoding": "gzip"})
+        plain = client.get("/big", headers={"Accept-Encoding": "identity"})
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.json() == doc
+    assert "content-encoding" not in plain.headers and plain.json() == doc
+    assert int(zipped.headers["content-length"]) < int(plain.headers["content-length"]) / 5

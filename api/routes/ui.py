@@ -27,7 +27,7 @@ from analyzer.history import Replay, newer_records, start_replay
 from analyzer.projector import CHECKPOINT
 from api.deps import KEY_COOKIE, CanRead, ServicesDep, request_token
 from api.keys import Scope
-from api.responses import JsonResponse
+from api.responses import JsonResponse, large_json
 from api.routes.read import recorded_json
 from api.services import Services
 from dashboards import figures as fleet
@@ -198,7 +198,7 @@ def session_timeline(session_id: str, request: Request, services: ServicesDep, _
                      end: str | None = Query(None, description="window end (ISO 8601, UTC)"),
                      points: int = Query(DEFAULT_POINTS, ge=10, le=MAX_POINTS,
                                          description="most events returned; more are sampled"),
-                     ) -> JsonResponse:
+                     ) -> Response:
     cached = _cache(request, services).get(session_id)
     if not cached.history.records:
         raise HTTPException(404, f"no session {session_id!r}")
@@ -210,7 +210,7 @@ def session_timeline(session_id: str, request: Request, services: ServicesDep, _
                       "model": verdict.model if verdict else None,
                       "events": sum(1 for r in cached.history.records if r.event.session_id == session_id)}
     doc["threshold"] = services.projector.analyzer.threshold
-    return JsonResponse(doc)
+    return large_json(request, doc)
 
 
 @router.get("/v1/sessions/{session_id}/events/{event_id}")
@@ -251,10 +251,10 @@ def _figure_json(figure: Any) -> Any:
 
 
 @router.get("/v1/dashboard/figures")
-def dashboard_figures(services: ServicesDep, _caller: CanRead) -> JsonResponse:
+def dashboard_figures(request: Request, services: ServicesDep, _caller: CanRead) -> Response:
     figures = fleet.dashboard_figures(fleet_data(services))
-    return JsonResponse({"generated_at": fleet.generated_at(),
-                         "figures": {name: _figure_json(fig) for name, fig in figures.items()}})
+    return large_json(request, {"generated_at": fleet.generated_at(),
+                                "figures": {name: _figure_json(fig) for name, fig in figures.items()}})
 
 
 @router.get("/v1/dashboard/figures/{name}")

@@ -118,3 +118,12 @@ class Claimed:
     body: bytes
     url: str
     secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """What the alerts table says of one session's alert, without its body."""
+
+    session_id: str
+    severity: Severity
+    created_at: str

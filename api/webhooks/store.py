@@ -12,8 +12,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -49,11 +48,13 @@ from api.webhooks.models import (
     Delivery,
     DeliveryStatus,
     Format,
+    StoredAlert,
     Webhook,
 )
 from ingest.envelope import format_time
 from ingest.errors import NotFound, StorageError
 from ingest.log.engines import make_engines
+from ingest.log.sql import storage_errors
 
 metadata = MetaData()
 
@@ -207,10 +208,15 @@ class WebhookStore:
         return [r.session_id for r in rows
                 if r.severity is None or r.severity < max(r.max_severity or 0, Severity.HIGH)]
 
-    def alert_severities(self) -> dict[str, Severity]:
+    def alerts(self) -> list[StoredAlert]:
+        """Every stored alert (one per session): its session, severity and when it was raised."""
+        table = alerts_table
         with storage_errors("read the alerts"), self._reader.connect() as conn:
-            rows = conn.execute(select(alerts_table.c.session_id, alerts_table.c.severity)).all()
-        return {r.session_id: Severity(r.severity) for r in rows}
+            rows = conn.execute(select(table.c.session_id, table.c.severity, table.c.created_at)).all()
+        return [StoredAlert(r.session_id, Severity(r.severity), r.created_at) for r in rows]
+
+    def alert_severities(self) -> dict[str, Severity]:
+        return {alert.session_id: alert.severity for alert in self.alerts()}
 
     # -- deliveries ---------------------------------------------------------------------------------
 
@@ -371,12 +377,3 @@ def _delivery(row: Row[Any]) -> Delivery:
                     row.attempts, row.created_at, None if due is None else now_text(due),
                     row.last_attempt_at, row.last_status_code, row.last_error, row.delivered_at,
                     row.redelivery_of)
-
-
-@contextmanager
-def storage_errors(action: str) -> Iterator[None]:
-    """SQLAlchemy errors become ``StorageError`` (the cause kept, so a conflict can be retried)."""
-    try:
-        yield
-    except sa_exc.SQLAlchemyError as exc:
-        raise StorageError(f"could not {action}: {exc.__class__.__name__}: {exc}") from exc

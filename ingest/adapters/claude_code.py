@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
 from typing import Any, ClassVar
 
 from ingest.adapters.base import AdapterContext
+from ingest.adapters.fields import copy_present, first_text, input_state, opt_str, record_of
+from ingest.adapters.sessions import TranscriptState, line_event
 from ingest.envelope import JSON, Event, EventKind, content_id, parse_time, type_name
 from ingest.errors import RecordError
 
@@ -77,13 +79,8 @@ _SUMMARY_TOTAL_LIMIT = 4000
 
 
 @dataclass
-class _InputState:
+class _InputState(TranscriptState):
     """What earlier lines of the same input told us (kept in ``ctx.state``)."""
-
-    session_id: str | None = None  # the last sessionId a line carried
-    next_session_id: str | None = None  # learnt by prescan for lines before any sessionId
-    last_time: datetime | None = None
-    tool_names: dict[str, str] = field(default_factory=dict)  # call id -> tool name
 
 
 @dataclass(frozen=True)
@@ -140,13 +137,10 @@ class ClaudeCodeAdapter:
 
     def prescan(self, records: Sequence[JSON], ctx: AdapterContext) -> None:
         """Learn the session for lines that lack one (the first snapshot precedes any sessionId)."""
-        state = _state(ctx)
-        if state.session_id is None and state.next_session_id is None:
-            state.next_session_id = _first_session(records) or _origin_session(ctx.origin)
+        _state(ctx).expect_session(lambda: _first_session(records) or _origin_session(ctx.origin))
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
-        if not isinstance(record, Mapping):
-            raise RecordError(f"expected an object, got {type_name(record)}")
+        record = record_of(record)
         line = _line(record, ctx)
         return _BY_TYPE.get(_record_type(record), _other)(line)
 
@@ -155,19 +149,11 @@ class ClaudeCodeAdapter:
 
 
 def _state(ctx: AdapterContext) -> _InputState:
-    state = ctx.state.get(_STATE_KEY)
-    if not isinstance(state, _InputState):
-        state = ctx.state[_STATE_KEY] = _InputState()
-    return state
+    return input_state(ctx.state, _STATE_KEY, _InputState)
 
 
 def _first_session(records: Sequence[JSON]) -> str | None:
-    for record in records:
-        if isinstance(record, Mapping):
-            session = record.get("sessionId")
-            if isinstance(session, str) and session:
-                return session
-    return None
+    return first_text(record.get("sessionId") for record in records if isinstance(record, Mapping))
 
 
 def _origin_session(origin: str | None) -> str | None:
@@ -183,7 +169,7 @@ def _origin_session(origin: str | None) -> str | None:
 
 
 def _session(record: Mapping[str, JSON], state: _InputState, ctx: AdapterContext) -> str | None:
-    own = _opt_str(record, "sessionId", "sessionId")
+    own = opt_str(record, "sessionId", "sessionId")
     if own:
         state.session_id = own
         return own
@@ -195,7 +181,7 @@ def _session(record: Mapping[str, JSON], state: _InputState, ctx: AdapterContext
 
 def _line(record: Mapping[str, JSON], ctx: AdapterContext) -> _Line:
     state = _state(ctx)
-    agent_id = _opt_str(record, "agentId", "agentId") or None
+    agent_id = opt_str(record, "agentId", "agentId") or None
     sidechain = record.get("isSidechain") is True or agent_id is not None
     owner = f"subagent:{agent_id}" if agent_id else "subagent" if sidechain else "agent"
     return _Line(
@@ -221,10 +207,10 @@ def _base_id(record: Mapping[str, JSON], agent_id: str | None) -> str:
     still gets the same id. Only the record itself is used, so the id never depends on the file
     it came from. Lines without a uuid (snapshots, queue operations) are identified by content.
     """
-    uuid = _opt_str(record, "uuid", "uuid")
+    uuid = opt_str(record, "uuid", "uuid")
     if not uuid:
         return _content_id(record)
-    scope = [part for part in (_opt_str(record, "sessionId", "sessionId"), agent_id) if part]
+    scope = [part for part in (opt_str(record, "sessionId", "sessionId"), agent_id) if part]
     return "/".join([*scope, uuid])
 
 
@@ -236,32 +222,24 @@ def _content_id(record: Mapping[str, JSON]) -> str:
 
 
 def _time(record: Mapping[str, JSON], state: _InputState, ctx: AdapterContext) -> datetime:
-    if record.get("timestamp") is not None:
-        state.last_time = parse_time(record["timestamp"], field_name="timestamp")
-        return state.last_time
+    own = state.stamp(record)
+    if own:
+        return own
     snapshot = record.get("snapshot")
     if isinstance(snapshot, Mapping) and snapshot.get("timestamp") is not None:
         return parse_time(snapshot["timestamp"], field_name="snapshot.timestamp")
     return state.last_time or ctx.received_at
 
 
-
 def _attributes(record: Mapping[str, JSON], sidechain: bool) -> dict[str, JSON]:
     attributes: dict[str, JSON] = {"record_type": _record_type(record)}
-    _copy(record, _LINE_ATTRIBUTES, attributes)
+    copy_present(record, _LINE_ATTRIBUTES, attributes)
     message = record.get("message")
     if isinstance(message, Mapping):
-        _copy(message, _MESSAGE_ATTRIBUTES, attributes)
+        copy_present(message, _MESSAGE_ATTRIBUTES, attributes)
     if sidechain:
         attributes["is_sidechain"] = True
     return attributes
-
-
-def _copy(source: Mapping[str, JSON], names: Sequence[tuple[str, str]],
-          target: dict[str, JSON]) -> None:
-    for key, name in names:
-        if source.get(key) is not None:
-            target[name] = source[key]
 
 
 # --- one function per line type ---------------------------------------------------------------
@@ -278,8 +256,8 @@ def _user(line: _Line) -> list[Event]:
 def _system(line: _Line) -> list[Event]:
     record = line.record
     extra: dict[str, JSON] = {}
-    _copy(record, (("subtype", "subtype"), ("level", "level"), ("toolUseID", "tool_use_id"),
-                   ("logicalParentUuid", "logical_parent_uuid")), extra)
+    copy_present(record, (("subtype", "subtype"), ("level", "level"), ("toolUseID", "tool_use_id"),
+                 ("logicalParentUuid", "logical_parent_uuid")), extra)
     text = record.get("content")
     return [_emit_line(line, EventKind.SYSTEM, actor=line.system,
                        text=text if isinstance(text, str) else None, extra=extra)]
@@ -290,9 +268,9 @@ def _progress(line: _Line) -> list[Event]:
     data = record.get("data")
     data = data if isinstance(data, Mapping) else {}
     extra: dict[str, JSON] = {}
-    _copy(data, _PROGRESS_ATTRIBUTES, extra)
+    copy_present(data, _PROGRESS_ATTRIBUTES, extra)
     # agent_progress: parentToolUseID is the Task call that started the subagent.
-    _copy(record, (("parentToolUseID", "parent_call_id"), ("toolUseID", "tool_use_id")), extra)
+    copy_present(record, (("parentToolUseID", "parent_call_id"), ("toolUseID", "tool_use_id")), extra)
     progress_type = data.get("type")
     text_key = _PROGRESS_TEXT.get(progress_type) if isinstance(progress_type, str) else None
     text = data.get(text_key) if text_key else None
@@ -304,8 +282,8 @@ def _other(line: _Line) -> list[Event]:
     """Snapshots, queue operations, summaries, unknown types: kept as ``other``, never dropped."""
     record = line.record
     extra: dict[str, JSON] = {}
-    _copy(record, (("messageId", "message_uuid"), ("isSnapshotUpdate", "is_snapshot_update"),
-                   ("operation", "operation"), ("leafUuid", "leaf_uuid")), extra)
+    copy_present(record, (("messageId", "message_uuid"), ("isSnapshotUpdate", "is_snapshot_update"),
+                 ("operation", "operation"), ("leafUuid", "leaf_uuid")), extra)
     text = next((record[key] for key in _OTHER_TEXT_KEYS if isinstance(record.get(key), str)), None)
     actor = line.owner if line.sidechain else None
     return [_emit_line(line, EventKind.OTHER, actor=actor, text=text, extra=extra)]
@@ -516,19 +494,8 @@ def _emit_line(line: _Line, kind: EventKind, *, actor: str | None,
 
 def _event(line: _Line, native_id: str, kind: EventKind, *, actor: str | None,
            extra: Mapping[str, JSON], **fields: Any) -> Event:
-    return Event.create(
-        source=SOURCE,
-        native_id=native_id,
-        stream=line.session_id or NO_SESSION_STREAM,
-        kind=kind,
-        time=line.time,
-        received_at=line.received_at,
-        session_id=line.session_id,
-        actor=actor,
-        attributes={**line.attributes, **extra},
-        raw=line.record,
-        **fields,
-    )
+    return line_event(SOURCE, NO_SESSION_STREAM, line, native_id, kind, actor=actor, extra=extra,
+                      **fields)
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -539,13 +506,5 @@ def _record_type(record: Mapping[str, JSON]) -> str:
     return kind if isinstance(kind, str) else "unknown"
 
 
-def _opt_str(mapping: Mapping[str, JSON], key: str, field_name: str) -> str | None:
-    value = mapping.get(key)
-    if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {type_name(value)}", field=field_name)
-    return value
-
-
 def _block_str(blk: _Block, key: str) -> str | None:
-    return _opt_str(blk.block, key, blk.field(key))
-
+    return opt_str(blk.block, key, blk.field(key))

@@ -24,8 +24,8 @@ from typing import Any, ClassVar
 import orjson
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind, content_id, parse_time, type_name
-from ingest.errors import RecordError
+from ingest.adapters.fields import non_empty_str, opt_str, record_of
+from ingest.envelope import JSON, Event, EventKind, content_id, parse_time
 
 SOURCE = "claude-code-hooks"
 HOOK_ID = "blackbox_hook_id"
@@ -61,8 +61,7 @@ class ClaudeCodeHooksAdapter:
                 and isinstance(record.get("session_id"), str))
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
-        if not isinstance(record, Mapping):
-            raise RecordError(f"expected an object, got {type_name(record)}")
+        record = record_of(record)
         hook = _hook(record, ctx)
         return [_BY_EVENT.get(hook.event, _system)(hook)]
 
@@ -78,7 +77,7 @@ class _Hook:
     received_at: datetime
 
     def str_field(self, key: str) -> str | None:
-        return _opt_str(self.record, key)
+        return opt_str(self.record, key)
 
     @property
     def actor(self) -> str:
@@ -87,8 +86,8 @@ class _Hook:
 
 
 def _hook(record: Mapping[str, JSON], ctx: AdapterContext) -> _Hook:
-    event = _required_str(record, "hook_event_name")
-    session = _required_str(record, "session_id")
+    event = non_empty_str(record, "hook_event_name")
+    session = non_empty_str(record, "session_id")
     sent_at = record.get(SENT_AT)
     time = ctx.received_at if sent_at is None else parse_time(sent_at, field_name=SENT_AT)
     return _Hook(record, event, session, time, ctx.received_at)
@@ -220,21 +219,3 @@ def _event(hook: _Hook, kind: EventKind, *, actor: str, extra: Mapping[str, JSON
         raw=hook.record,
         **fields,
     )
-
-
-# --- small helpers ----------------------------------------------------------------------------
-
-
-def _required_str(record: Mapping[str, JSON], key: str) -> str:
-    value = record.get(key)
-    if not isinstance(value, str) or not value:
-        raise RecordError(f"expected a non-empty string, got {type_name(value)}", field=key)
-    return value
-
-
-def _opt_str(record: Mapping[str, JSON], key: str) -> str | None:
-    value = record.get(key)
-    if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {type_name(value)}", field=key)
-    return value
-

@@ -28,20 +28,18 @@ Mapping (one event per record):
 - ``attributes``: the correlation fields of ``_ATTRIBUTES`` under snake_case names, the aws-cli
   command (``cli_command``, from ``md/command#rds.delete-db-instance`` or the older
   ``command/rds.delete-db-instance`` in ``userAgent``), and ``response_elements`` when it encodes
-  to at most ``_SMALL_RESPONSE_BYTES`` (else it is only in ``raw``).
+  to at most ``fields.SMALL_VALUE_BYTES`` (else it is only in ``raw``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, TypeVar
-
-import orjson
+from typing import ClassVar
 
 from ingest.adapters.base import AdapterContext
+from ingest.adapters.fields import JsonDoc, cli_command, is_small, listed, lists_records, record_of
 from ingest.envelope import JSON, Event, EventKind, parse_time, type_name
 from ingest.errors import RecordError
 
@@ -53,7 +51,6 @@ _REQUIRED_KEYS = frozenset({"eventID", "eventName", "eventSource", "eventTime"})
 # eventType values that are not a principal's call but something AWS reports by itself.
 _NOT_CALLS = frozenset({"AwsServiceEvent", "AwsCloudTrailInsight"})
 _CLI_COMMAND = re.compile(r"(?:^|\s)(?:md/command#|command/)([A-Za-z0-9][\w.-]*)")
-_SMALL_RESPONSE_BYTES = 1024
 _TEXT_MESSAGE_CHARS = 200  # the error message in the one-line summary; the full one is kept
 
 # (dotted path in the record, attribute name, expected JSON type)
@@ -81,15 +78,12 @@ _ATTRIBUTES: tuple[tuple[str, str, type[str] | type[bool]], ...] = (
     ("userIdentity.sessionContext.sessionIssuer.arn", "session_issuer_arn", str),
 )
 
-_T = TypeVar("_T", str, bool)
-
 
 class CloudTrailAdapter:
     name: ClassVar[str] = "cloudtrail"
 
     def unwrap(self, document: Mapping[str, JSON]) -> Sequence[JSON] | None:
-        records = document.get("Records")
-        return records if isinstance(records, list) and not _is_record(document) else None
+        return listed(document, "Records", _is_record)
 
     def accepts(self, record: JSON) -> bool:
         if not isinstance(record, Mapping):
@@ -98,20 +92,17 @@ class CloudTrailAdapter:
             return True
         if _is_eventbridge(record):
             return _is_record(record.get("detail"))
-        # The S3 delivery file as a whole (auto-detection samples top-level values).
-        records = record.get("Records")
-        return isinstance(records, list) and bool(records) and _is_record(records[0])
+        return lists_records(record, "Records", _is_record)  # the S3 delivery file
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
-        if not isinstance(record, Mapping):
-            raise RecordError(f"expected an object, got {type_name(record)}")
+        record = record_of(record)
         if _is_eventbridge(record):
             return [_from_eventbridge(record, ctx)]
         if "Records" in record and "eventID" not in record:
             # unwrap takes a delivery file apart only at the top level of the input.
             raise RecordError("a CloudTrail file inside an array: send each file on its own",
                               field="Records")
-        return [_call(_Doc(record), record, ctx, {})]
+        return [_call(JsonDoc(record), record, ctx, {})]
 
 
 # --- recognising the shapes -------------------------------------------------------------------
@@ -131,59 +122,15 @@ def _is_eventbridge(record: Mapping[str, JSON]) -> bool:
             and isinstance(record.get("detail-type"), str) and "detail" in record)
 
 
-# --- field access that names what is wrong ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Doc:
-    """A CloudTrail record plus the path prefix its fields have in the input (``detail.``)."""
-
-    record: Mapping[str, JSON]
-    prefix: str = ""
-
-    def get(self, path: str, kind: type[_T]) -> _T | None:
-        value = self.lookup(path, kind)
-        return value if isinstance(value, kind) else None
-
-    def lookup(self, path: str, kind: type) -> JSON:
-        """The value at a dotted path, None when absent; RecordError when of the wrong type."""
-        node: JSON = self.record
-        keys = path.split(".")
-        for depth, key in enumerate(keys):
-            if not isinstance(node, Mapping):
-                parent = ".".join(keys[:depth])
-                raise RecordError(f"expected an object, got {type_name(node)}",
-                                  field=self.prefix + parent)
-            node = node.get(key)
-            if node is None:
-                return None
-        if isinstance(node, kind):
-            return node
-        raise RecordError(f"expected {_KIND_NAMES[kind]}, got {type_name(node)}",
-                          field=self.prefix + path)
-
-    def required(self, path: str) -> str:
-        value = self.get(path, str)
-        if not value:
-            raise RecordError("missing or empty", field=self.prefix + path)
-        return value
-
-    def time(self, path: str) -> datetime:
-        return _parse_time(self.record.get(path), self.prefix + path)
-
-
-_KIND_NAMES: dict[type, str] = {str: "a string", bool: "true/false"}
-
-
 # --- mapping ----------------------------------------------------------------------------------
 
 
-def _call(doc: _Doc, raw: Mapping[str, JSON], ctx: AdapterContext,
+def _call(doc: JsonDoc, raw: Mapping[str, JSON], ctx: AdapterContext,
           extra: Mapping[str, JSON], account: str | None = None) -> Event:
     """The event of one CloudTrail record; ``raw`` is the record or the envelope holding it."""
     event_id = doc.required("eventID")
     tool_name = f"{doc.required('eventSource')}:{doc.required('eventName')}"
-    time = doc.time("eventTime")
+    time = _time(doc, "eventTime")
     attributes = {**_attributes(doc), **extra}
     actor = _actor(doc)
     return Event.create(
@@ -203,30 +150,22 @@ def _call(doc: _Doc, raw: Mapping[str, JSON], ctx: AdapterContext,
     )
 
 
-def _attributes(doc: _Doc) -> dict[str, JSON]:
+def _attributes(doc: JsonDoc) -> dict[str, JSON]:
     attributes: dict[str, JSON] = {}
     for path, name, kind in _ATTRIBUTES:
         value = doc.lookup(path, kind)
         if value is not None:
             attributes[name] = value
-    command = _cli_command(attributes.get("user_agent"))
+    command = cli_command(_CLI_COMMAND, attributes.get("user_agent"))
     if command:
         attributes["cli_command"] = command
     response = doc.record.get("responseElements")
-    if response is not None and _is_small(response):
+    if response is not None and is_small(response):
         attributes["response_elements"] = response
     return attributes
 
 
-def _cli_command(user_agent: JSON) -> str | None:
-    """``rds.delete-db-instance`` from an aws-cli v2 user agent (the command the caller ran)."""
-    if not isinstance(user_agent, str):
-        return None
-    match = _CLI_COMMAND.search(user_agent)
-    return match.group(1) if match else None
-
-
-def _request_parameters(doc: _Doc) -> JSON:
+def _request_parameters(doc: JsonDoc) -> JSON:
     value = doc.record.get("requestParameters")
     if value is not None and not isinstance(value, Mapping):
         raise RecordError(f"expected an object or null, got {type_name(value)}",
@@ -234,18 +173,18 @@ def _request_parameters(doc: _Doc) -> JSON:
     return value
 
 
-def _actor(doc: _Doc) -> str | None:
+def _actor(doc: JsonDoc) -> str | None:
     return (doc.get("userIdentity.arn", str) or doc.get("userIdentity.invokedBy", str)
             or doc.get("userIdentity.principalId", str) or None)
 
 
-def _stream(doc: _Doc, account: str | None) -> str:
+def _stream(doc: JsonDoc, account: str | None) -> str:
     owner = (doc.get("recipientAccountId", str) or doc.get("userIdentity.accountId", str)
              or account)
     return f"aws:{owner}" if owner else NO_ACCOUNT_STREAM
 
 
-def _kind(doc: _Doc) -> EventKind:
+def _kind(doc: JsonDoc) -> EventKind:
     return EventKind.OTHER if doc.get("eventType", str) in _NOT_CALLS else EventKind.CLOUD_CALL
 
 
@@ -264,7 +203,7 @@ def _summary(actor: str | None, tool_name: str, attributes: Mapping[str, JSON]) 
 
 
 def _from_eventbridge(envelope: Mapping[str, JSON], ctx: AdapterContext) -> Event:
-    wrapper = _Doc(envelope)
+    wrapper = JsonDoc(envelope)
     extra: dict[str, JSON] = {"detail_type": wrapper.get("detail-type", str)}
     bus_id = wrapper.get("id", str)
     if bus_id:
@@ -272,11 +211,11 @@ def _from_eventbridge(envelope: Mapping[str, JSON], ctx: AdapterContext) -> Even
     account = wrapper.get("account", str)
     detail = envelope.get("detail")
     if isinstance(detail, Mapping) and "eventID" in detail:
-        return _call(_Doc(detail, "detail."), envelope, ctx, extra, account)
+        return _call(JsonDoc(detail, "detail."), envelope, ctx, extra, account)
     return _bus_event(wrapper, ctx, extra, account)
 
 
-def _bus_event(wrapper: _Doc, ctx: AdapterContext, extra: dict[str, JSON],
+def _bus_event(wrapper: JsonDoc, ctx: AdapterContext, extra: dict[str, JSON],
                account: str | None) -> Event:
     """An EventBridge event that is no CloudTrail record (e.g. an EC2 state change): other."""
     bus_id = wrapper.required("id")
@@ -285,7 +224,7 @@ def _bus_event(wrapper: _Doc, ctx: AdapterContext, extra: dict[str, JSON],
         native_id=f"eventbridge:{bus_id}",  # its own id space: never equal to an eventID
         stream=f"aws:{account}" if account else NO_ACCOUNT_STREAM,
         kind=EventKind.OTHER,
-        time=wrapper.time("time"),
+        time=_time(wrapper, "time"),
         received_at=ctx.received_at,
         text=" ".join(f"{wrapper.get('source', str)}: {extra['detail_type']}".split()),
         attributes={**extra, "eventbridge_source": wrapper.get("source", str)},
@@ -296,15 +235,8 @@ def _bus_event(wrapper: _Doc, ctx: AdapterContext, extra: dict[str, JSON],
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _parse_time(value: JSON, field_name: str) -> datetime:
+def _time(doc: JsonDoc, path: str) -> datetime:
+    value, field_name = doc.record.get(path), doc.prefix + path
     if value is None:
         raise RecordError("missing", field=field_name)
     return parse_time(value, field_name=field_name)
-
-
-def _is_small(value: JSON) -> bool:
-    try:
-        return len(orjson.dumps(value)) <= _SMALL_RESPONSE_BYTES
-    except (orjson.JSONEncodeError, TypeError):  # beyond 64-bit integers, too deep: raw only
-        return False
-

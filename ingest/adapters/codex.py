@@ -41,7 +41,9 @@ from typing import Any, ClassVar
 import orjson
 
 from ingest.adapters.base import AdapterContext
-from ingest.envelope import JSON, Event, EventKind, content_id, event_id, parse_time, type_name
+from ingest.adapters.fields import copy_present, first_text, input_state, opt_str, record_of
+from ingest.adapters.sessions import TranscriptState, line_event
+from ingest.envelope import JSON, Event, EventKind, content_id, event_id, type_name
 from ingest.errors import RecordError
 
 SOURCE = "codex"
@@ -92,14 +94,10 @@ _EVENT_TEXT_KEYS = ("message", "reason", "thread_name", "query", "path")
 
 
 @dataclass
-class _InputState:
+class _InputState(TranscriptState):
     """What earlier lines of the same input told us (kept in ``ctx.state``)."""
 
-    session_id: str | None = None  # the session of the last session_meta that started a stream
-    next_session_id: str | None = None  # learnt by prescan for lines before any session_meta
     ancestors: set[str] = field(default_factory=set)  # sessions a fork copies lines from
-    last_time: datetime | None = None
-    tool_names: dict[str, str] = field(default_factory=dict)  # call id -> tool name
     # (session, channel, text) -> pending first halves of mirrored pairs: [(line type, event id)]
     mirrors: dict[tuple[str, str, str], list[tuple[str, str]]] = field(default_factory=dict)
     repeats: dict[str, int] = field(default_factory=dict)  # native id -> times seen
@@ -126,7 +124,7 @@ class _Line:
         return f"payload.{name}"
 
     def text(self, key: str) -> str | None:
-        return _opt_str(self.payload, key, self.field(key))
+        return opt_str(self.payload, key, self.field(key))
 
 
 class CodexAdapter:
@@ -148,13 +146,10 @@ class CodexAdapter:
 
     def prescan(self, records: Sequence[JSON], ctx: AdapterContext) -> None:
         """Learn the session for lines before the first session_meta."""
-        state = _state(ctx)
-        if state.session_id is None and state.next_session_id is None:
-            state.next_session_id = _first_session(records) or _origin_session(ctx.origin)
+        _state(ctx).expect_session(lambda: _first_session(records) or _origin_session(ctx.origin))
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
-        if not isinstance(record, Mapping):
-            raise RecordError(f"expected an object, got {type_name(record)}")
+        record = record_of(record)
         line = _line(record, ctx)
         return [_BY_TYPE.get(line.line_type, _other)(line)]
 
@@ -163,21 +158,13 @@ class CodexAdapter:
 
 
 def _state(ctx: AdapterContext) -> _InputState:
-    state = ctx.state.get(_STATE_KEY)
-    if not isinstance(state, _InputState):
-        state = ctx.state[_STATE_KEY] = _InputState()
-    return state
+    return input_state(ctx.state, _STATE_KEY, _InputState)
 
 
 def _first_session(records: Sequence[JSON]) -> str | None:
-    for record in records:
-        if isinstance(record, Mapping) and record.get("type") == "session_meta":
-            payload = record.get("payload")
-            if isinstance(payload, Mapping):
-                session = payload.get("id")
-                if isinstance(session, str) and session:
-                    return session
-    return None
+    metas = (record.get("payload") for record in records
+             if isinstance(record, Mapping) and record.get("type") == "session_meta")
+    return first_text(payload.get("id") for payload in metas if isinstance(payload, Mapping))
 
 
 def _origin_session(origin: str | None) -> str | None:
@@ -194,12 +181,12 @@ def _session(record: Mapping[str, JSON], payload: Mapping[str, JSON], state: _In
 
 def _enter_session(payload: Mapping[str, JSON], state: _InputState) -> None:
     """A session_meta line: a new stream, unless it is a fork's copy of an ancestor's meta."""
-    own = _opt_str(payload, "id", "payload.id")
+    own = opt_str(payload, "id", "payload.id")
     if not own:
         return  # a meta without id names no session; the line stays in the current stream
     if state.session_id is None or (own != state.session_id and own not in state.ancestors):
         state.session_id, state.ancestors = own, set()
-    parent = _opt_str(payload, "forked_from_id", "payload.forked_from_id")
+    parent = opt_str(payload, "forked_from_id", "payload.forked_from_id")
     if parent:
         state.ancestors.add(parent)
 
@@ -240,10 +227,7 @@ def _native_id(record: Mapping[str, JSON], session: str | None, state: _InputSta
 
 
 def _time(record: Mapping[str, JSON], state: _InputState, ctx: AdapterContext) -> datetime:
-    if record.get("timestamp") is not None:
-        state.last_time = parse_time(record["timestamp"], field_name="timestamp")
-        return state.last_time
-    return state.last_time or ctx.received_at
+    return state.stamp(record) or state.last_time or ctx.received_at
 
 
 def _attributes(kind: str, payload: Mapping[str, JSON]) -> dict[str, JSON]:
@@ -254,23 +238,16 @@ def _attributes(kind: str, payload: Mapping[str, JSON]) -> dict[str, JSON]:
     return attributes
 
 
-def _copy(source: Mapping[str, JSON], names: Sequence[tuple[str, str]],
-          target: dict[str, JSON]) -> None:
-    for key, name in names:
-        if source.get(key) is not None:
-            target[name] = source[key]
-
-
 # --- one function per line type ---------------------------------------------------------------
 
 
 def _session_meta(line: _Line) -> Event:
     payload = line.payload
     extra: dict[str, JSON] = {}
-    _copy(payload, _SESSION_ATTRIBUTES, extra)
+    copy_present(payload, _SESSION_ATTRIBUTES, extra)
     git = payload.get("git")
     if isinstance(git, Mapping):
-        _copy(git, _GIT_ATTRIBUTES, extra)
+        copy_present(git, _GIT_ATTRIBUTES, extra)
     own = payload.get("id")
     if isinstance(own, str) and own != line.session_id:
         extra["copied_session_id"] = own  # a fork's copy of an ancestor's session_meta
@@ -282,7 +259,7 @@ def _session_meta(line: _Line) -> Event:
 
 def _turn_context(line: _Line) -> Event:
     extra: dict[str, JSON] = {}
-    _copy(line.payload, _TURN_ATTRIBUTES, extra)
+    copy_present(line.payload, _TURN_ATTRIBUTES, extra)
     return _emit(line, EventKind.SYSTEM, actor="system", extra=extra)
 
 
@@ -330,7 +307,7 @@ def _message(line: _Line) -> Event:
     role = line.text("role")
     text, images = _content_text(line.payload.get("content"), line.field("content"))
     extra: dict[str, JSON] = {"role": role} if role else {}
-    _copy(line.payload, (("phase", "phase"),), extra)
+    copy_present(line.payload, (("phase", "phase"),), extra)
     if images:
         extra["image_count"] = images
     if role == "assistant":
@@ -419,7 +396,7 @@ def _function_call(line: _Line) -> Event:
     name = line.text("name")
     arguments = line.payload.get("arguments")
     extra: dict[str, JSON] = {}
-    _copy(line.payload, (("namespace", "namespace"), ("status", "status")), extra)
+    copy_present(line.payload, (("namespace", "namespace"), ("status", "status")), extra)
     tool_input = _arguments(arguments)
     if tool_input is None:
         tool_input, extra["arguments_invalid_json"] = {"arguments": arguments}, True
@@ -429,7 +406,7 @@ def _function_call(line: _Line) -> Event:
 def _custom_tool_call(line: _Line) -> Event:
     """Freeform tools (``apply_patch``): the input is raw text, not JSON."""
     extra: dict[str, JSON] = {}
-    _copy(line.payload, (("status", "status"),), extra)
+    copy_present(line.payload, (("status", "status"),), extra)
     return _call(line, line.text("name"), _call_id(line), {"input": line.text("input")}, extra)
 
 
@@ -439,7 +416,7 @@ def _local_shell_call(line: _Line) -> Event:
         raise RecordError(f"expected an object, got {type_name(action)}", field=line.field("action"))
     call_id = line.text("call_id") or line.text("id")
     extra: dict[str, JSON] = {}
-    _copy(line.payload, (("status", "status"),), extra)
+    copy_present(line.payload, (("status", "status"),), extra)
     return _call(line, "local_shell", call_id, dict(action or {}), extra)
 
 
@@ -448,7 +425,7 @@ def _web_search_call(line: _Line) -> Event:
     action = line.payload.get("action")
     tool_input = dict(action) if isinstance(action, Mapping) else {"action": action}
     extra: dict[str, JSON] = {}
-    _copy(line.payload, (("status", "status"),), extra)
+    copy_present(line.payload, (("status", "status"),), extra)
     return _call(line, "web_search", line.text("id"), tool_input, extra)
 
 
@@ -497,7 +474,7 @@ def _output(output: JSON, field_name: str) -> tuple[str | None, dict[str, JSON]]
     if isinstance(output, Mapping):  # older payloads: {"content", "success"}
         content = output.get("content")
         facts: dict[str, JSON] = {"output_format": "object"}
-        _copy(output, (("success", "success"),), facts)
+        copy_present(output, (("success", "success"),), facts)
         return (content if isinstance(content, str) else None), facts
     if not isinstance(output, str):
         raise RecordError(f"expected a string, a list or an object, got {type_name(output)}",
@@ -516,8 +493,8 @@ def _text_output(output: str) -> tuple[str, dict[str, JSON]]:
         metadata = parsed.get("metadata")
         facts: dict[str, JSON] = {"output_format": "json"}
         if isinstance(metadata, dict):
-            _copy(metadata, (("exit_code", "exit_code"), ("duration_seconds", "duration_seconds")),
-                  facts)
+            copy_present(metadata, (("exit_code", "exit_code"), ("duration_seconds", "duration_seconds")),
+                         facts)
         return parsed["output"], facts
     # The exit code line is in the header above ``Output:``; the output itself may say anything.
     header, marker, _ = output[:4000].partition("\nOutput:")
@@ -575,7 +552,7 @@ def _user_message(line: _Line) -> Event:
 def _agent_message(line: _Line) -> Event:
     text = line.text("message") or ""
     extra: dict[str, JSON] = {}
-    _copy(line.payload, (("phase", "phase"),), extra)
+    copy_present(line.payload, (("phase", "phase"),), extra)
     return _visible(line, EventKind.AGENT_MESSAGE, "assistant", [text], actor="agent", text=text,
                     extra=extra)
 
@@ -591,7 +568,7 @@ def _exec_event(line: _Line) -> Event:
     call's output item; these add the exit code and the command as executed)."""
     command = line.payload.get("command")
     extra: dict[str, JSON] = {"command": command} if command is not None else {}
-    _copy(line.payload, _EVENT_ATTRIBUTES, extra)
+    copy_present(line.payload, _EVENT_ATTRIBUTES, extra)
     text = _first_str(line.payload, ("aggregated_output", "stdout", "formatted_output"))
     if text is None and isinstance(command, list) and all(isinstance(c, str) for c in command):
         text = shlex.join(command)
@@ -601,7 +578,7 @@ def _exec_event(line: _Line) -> Event:
 def _patch_event(line: _Line) -> Event:
     changes = line.payload.get("changes")
     extra: dict[str, JSON] = {}
-    _copy(line.payload, _EVENT_ATTRIBUTES, extra)
+    copy_present(line.payload, _EVENT_ATTRIBUTES, extra)
     if isinstance(changes, Mapping):
         extra["files"] = sorted(str(path) for path in changes)
     text = _first_str(line.payload, ("stdout", "stderr"))
@@ -611,7 +588,7 @@ def _patch_event(line: _Line) -> Event:
 def _lifecycle(line: _Line) -> Event:
     """Turn started/completed/aborted, errors, compaction, review mode, MCP and search ends."""
     extra: dict[str, JSON] = {}
-    _copy(line.payload, _EVENT_ATTRIBUTES, extra)
+    copy_present(line.payload, _EVENT_ATTRIBUTES, extra)
     return _harness(line, _first_str(line.payload, _EVENT_TEXT_KEYS), extra)
 
 
@@ -693,32 +670,12 @@ def _trim(mirrors: dict[tuple[str, str, str], list[tuple[str, str]]]) -> None:
 
 def _emit(line: _Line, kind: EventKind, *, actor: str | None = None,
           extra: Mapping[str, JSON] | None = None, **fields: Any) -> Event:
-    return Event.create(
-        source=SOURCE,
-        native_id=line.native_id,
-        stream=line.session_id or NO_SESSION_STREAM,
-        kind=kind,
-        time=line.time,
-        received_at=line.received_at,
-        session_id=line.session_id,
-        actor=actor,
-        attributes={**line.attributes, **(extra or {})},
-        raw=line.record,
-        **fields,
-    )
+    return line_event(SOURCE, NO_SESSION_STREAM, line, line.native_id, kind, actor=actor,
+                      extra=extra or {}, **fields)
 
 
 # --- small helpers ----------------------------------------------------------------------------
 
 
 def _first_str(mapping: Mapping[str, JSON], keys: Sequence[str]) -> str | None:
-    return next((mapping[key] for key in keys if isinstance(mapping.get(key), str) and mapping[key]),
-                None)
-
-
-def _opt_str(mapping: Mapping[str, JSON], key: str, field_name: str) -> str | None:
-    value = mapping.get(key)
-    if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {type_name(value)}", field=field_name)
-    return value
-
+    return first_text(mapping.get(key) for key in keys)

@@ -28,23 +28,23 @@ Mapping (one event per entry):
   per resource label, the gcloud command (``cli_command`` from ``command/gcloud.…`` in the user
   agent), the IAM ``permissions`` checked, ``read_only`` when every checked permission is a
   ``*_READ`` one (mirrors CloudTrail's readOnly), the impersonation ``delegation_chain``, the gRPC
-  ``status_name``, and ``response`` when it encodes to at most ``_SMALL_RESPONSE_BYTES``.
+  ``status_name``, and ``response`` when it encodes to at most ``fields.SMALL_VALUE_BYTES``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, TypeVar
 from urllib.parse import unquote
 
-import orjson
-
 from ingest.adapters.base import AdapterContext
+from ingest.adapters.fields import JsonDoc, cli_command, is_small, listed, lists_records, record_of
 from ingest.envelope import JSON, Event, EventKind, parse_time, type_name
 from ingest.errors import RecordError
+
+_T = TypeVar("_T", str, bool, int)
 
 SOURCE = "gcp-audit"
 AUDIT_LOG_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog"
@@ -54,7 +54,6 @@ NO_PROJECT_STREAM = "gcp:unknown-project"
 _AUDIT_LOG_PREFIX = "cloudaudit.googleapis.com/"
 _NOT_CALLS = frozenset({"system_event"})  # Google's own actions, not a principal's call
 _CLI_COMMAND = re.compile(r"(?:^|\s)command/(gcloud[\w.-]*)")
-_SMALL_RESPONSE_BYTES = 1024
 _TEXT_MESSAGE_CHARS = 200  # the status message in the one-line summary; the full one is kept
 # google.rpc.Code: what ``status.code`` means.
 _STATUS_NAMES = (
@@ -85,33 +84,27 @@ _ATTRIBUTES: tuple[tuple[str, str, type[str] | type[bool] | type[int]], ...] = (
     ("protoPayload.status.message", "status_message", str),
 )
 
-_T = TypeVar("_T", str, bool, int)
-
 
 class GcpAuditAdapter:
     name: ClassVar[str] = "gcp-audit"
 
     def unwrap(self, document: Mapping[str, JSON]) -> Sequence[JSON] | None:
-        entries = document.get("entries")
-        return entries if isinstance(entries, list) and not _is_entry(document) else None
+        return listed(document, "entries", _is_entry)
 
     def accepts(self, record: JSON) -> bool:
         if not isinstance(record, Mapping):
             return False
         if _is_entry(record):
             return True
-        # The entries.list response as a whole (auto-detection samples top-level values).
-        entries = record.get("entries")
-        return isinstance(entries, list) and bool(entries) and _is_entry(entries[0])
+        return lists_records(record, "entries", _is_entry)  # an entries.list response
 
     def to_events(self, record: JSON, ctx: AdapterContext) -> list[Event]:
-        if not isinstance(record, Mapping):
-            raise RecordError(f"expected an object, got {type_name(record)}")
+        record = record_of(record)
         if "entries" in record and "insertId" not in record:
             # unwrap takes a list response apart only at the top level of the input.
             raise RecordError("an entries.list response inside an array: send each on its own",
                               field="entries")
-        return [_entry(_Doc(record), ctx)]
+        return [_entry(JsonDoc(record), ctx)]
 
 
 def _is_entry(value: JSON) -> bool:
@@ -122,59 +115,10 @@ def _is_entry(value: JSON) -> bool:
     return isinstance(payload, Mapping) and payload.get("@type") == AUDIT_LOG_TYPE
 
 
-# --- field access that names what is wrong ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Doc:
-    record: Mapping[str, JSON]
-
-    def get(self, path: str, kind: type[_T]) -> _T | None:
-        value = self.lookup(path, kind)
-        return value if isinstance(value, kind) else None
-
-    def lookup(self, path: str, kind: type) -> JSON:
-        """The value at a dotted path, None when absent; RecordError when of the wrong type."""
-        node: JSON = self.record
-        keys = path.split(".")
-        for depth, key in enumerate(keys):
-            if not isinstance(node, Mapping):
-                raise RecordError(f"expected an object, got {type_name(node)}",
-                                  field=".".join(keys[:depth]))
-            node = node.get(key)
-            if node is None:
-                return None
-        # bool is an int in Python, but true is no status code.
-        if isinstance(node, kind) and not (kind is int and isinstance(node, bool)):
-            return node
-        raise RecordError(f"expected {_KIND_NAMES[kind]}, got {type_name(node)}", field=path)
-
-    def required(self, path: str) -> str:
-        value = self.get(path, str)
-        if not value:
-            raise RecordError("missing or empty", field=path)
-        return value
-
-    def items(self, path: str) -> list[Mapping[str, JSON]]:
-        """A list of objects (absent means empty)."""
-        value = self.lookup(path, list)
-        if not isinstance(value, list):
-            return []
-        for index, item in enumerate(value):
-            if not isinstance(item, Mapping):
-                raise RecordError(f"expected an object, got {type_name(item)}",
-                                  field=f"{path}[{index}]")
-        return value
-
-
-_KIND_NAMES: dict[type, str] = {str: "a string", bool: "true/false", int: "an integer",
-                                list: "a list", Mapping: "an object"}
-
-
 # --- mapping ----------------------------------------------------------------------------------
 
 
-def _entry(doc: _Doc, ctx: AdapterContext) -> Event:
+def _entry(doc: JsonDoc, ctx: AdapterContext) -> Event:
     log_name = doc.required("logName")
     native_id = f"{log_name}#{doc.required('insertId')}"
     time = _time(doc)
@@ -199,19 +143,19 @@ def _entry(doc: _Doc, ctx: AdapterContext) -> Event:
     )
 
 
-def _time(doc: _Doc) -> datetime:
+def _time(doc: JsonDoc) -> datetime:
     for key in ("timestamp", "receiveTimestamp"):
         if doc.record.get(key) is not None:
             return parse_time(doc.record[key], field_name=key)
     raise RecordError("missing", field="timestamp")
 
 
-def _tool_name(doc: _Doc) -> str:
+def _tool_name(doc: JsonDoc) -> str:
     service = doc.required("protoPayload.serviceName")
     return f"{service}:{doc.required('protoPayload.methodName')}"
 
 
-def _attributes(doc: _Doc, log_name: str, audit: bool) -> dict[str, JSON]:
+def _attributes(doc: JsonDoc, log_name: str, audit: bool) -> dict[str, JSON]:
     attributes: dict[str, JSON] = {}
     for path, name, kind in _ATTRIBUTES:
         value = doc.lookup(path, kind)
@@ -229,10 +173,10 @@ def _attributes(doc: _Doc, log_name: str, audit: bool) -> dict[str, JSON]:
     return attributes
 
 
-def _payload_extras(doc: _Doc, attributes: Mapping[str, JSON]) -> dict[str, JSON]:
+def _payload_extras(doc: JsonDoc, attributes: Mapping[str, JSON]) -> dict[str, JSON]:
     """What needs more than a lookup: parsed command, permissions, delegation, status name."""
     extras: dict[str, JSON] = {}
-    command = _cli_command(attributes.get("caller_supplied_user_agent"))
+    command = cli_command(_CLI_COMMAND, attributes.get("caller_supplied_user_agent"))
     if command:
         extras["cli_command"] = command
     extras.update(_authorization(doc))
@@ -243,18 +187,18 @@ def _payload_extras(doc: _Doc, attributes: Mapping[str, JSON]) -> dict[str, JSON
     if isinstance(code, int) and 0 <= code < len(_STATUS_NAMES):
         extras["status_name"] = _STATUS_NAMES[code]
     response = doc.record["protoPayload"].get("response")
-    if response is not None and _is_small(response):
+    if response is not None and is_small(response):
         extras["response"] = response
     return extras
 
 
-def _authorization(doc: _Doc) -> dict[str, JSON]:
+def _authorization(doc: JsonDoc) -> dict[str, JSON]:
     """The IAM permissions checked, and whether they were all reads."""
     permissions: list[JSON] = []
     types: list[str] = []
     path = "protoPayload.authorizationInfo"
     for index, item in enumerate(doc.items(path)):
-        item_doc = _Doc(item)
+        item_doc = JsonDoc(item)
         permission = _at(item_doc, "permission", str, f"{path}[{index}]")
         if permission and permission not in permissions:
             permissions.append(permission)
@@ -267,20 +211,20 @@ def _authorization(doc: _Doc) -> dict[str, JSON]:
     return found
 
 
-def _delegation_chain(doc: _Doc) -> list[JSON]:
+def _delegation_chain(doc: JsonDoc) -> list[JSON]:
     """Who the caller acted through (service account impersonation), first hop first."""
     path = "protoPayload.authenticationInfo.serviceAccountDelegationInfo"
     chain: list[JSON] = []
     for index, item in enumerate(doc.items(path)):
         where = f"{path}[{index}]"
-        principal = (_at(_Doc(item), "firstPartyPrincipal.principalEmail", str, where)
-                     or _at(_Doc(item), "principalSubject", str, where))
+        principal = (_at(JsonDoc(item), "firstPartyPrincipal.principalEmail", str, where)
+                     or _at(JsonDoc(item), "principalSubject", str, where))
         if principal:
             chain.append(principal)
     return chain
 
 
-def _resource_labels(doc: _Doc) -> dict[str, JSON]:
+def _resource_labels(doc: JsonDoc) -> dict[str, JSON]:
     labels = doc.lookup("resource.labels", Mapping)
     if not isinstance(labels, Mapping):
         return {}
@@ -293,14 +237,14 @@ def _resource_labels(doc: _Doc) -> dict[str, JSON]:
     return found
 
 
-def _project(doc: _Doc, log_name: str) -> str | None:
+def _project(doc: JsonDoc, log_name: str) -> str | None:
     parent = _log_parent(log_name)
     if parent and parent.startswith("projects/"):
         return parent.removeprefix("projects/")
     return doc.get("resource.labels.project_id", str) or None
 
 
-def _stream(doc: _Doc, log_name: str) -> str:
+def _stream(doc: JsonDoc, log_name: str) -> str:
     owner = _project(doc, log_name) or _log_parent(log_name)
     return f"gcp:{owner}" if owner else NO_PROJECT_STREAM
 
@@ -346,7 +290,7 @@ def _summary(actor: str | None, tool_name: str | None, attributes: Mapping[str, 
     return " ".join(text.split())  # one line, whatever the message held
 
 
-def _plain_text(doc: _Doc) -> str | None:
+def _plain_text(doc: JsonDoc) -> str | None:
     """A non-audit entry (forced into this format): its text payload, if it has one."""
     text = doc.record.get("textPayload")
     return text if isinstance(text, str) else None
@@ -355,26 +299,9 @@ def _plain_text(doc: _Doc) -> str | None:
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _at(doc: _Doc, path: str, kind: type[_T], where: str) -> _T | None:
+def _at(doc: JsonDoc, path: str, kind: type[_T], where: str) -> _T | None:
     """``doc.get`` for an item of a list: errors name the item's full path."""
     try:
         return doc.get(path, kind)
     except RecordError as error:
         raise RecordError(error.reason, field=f"{where}.{error.field}") from None
-
-
-def _cli_command(user_agent: JSON) -> str | None:
-    """``gcloud.compute.instances.delete`` from a gcloud user agent (the command that was run)."""
-    if not isinstance(user_agent, str):
-        return None
-    match = _CLI_COMMAND.search(user_agent)
-    return match.group(1) if match else None
-
-
-
-def _is_small(value: JSON) -> bool:
-    try:
-        return len(orjson.dumps(value)) <= _SMALL_RESPONSE_BYTES
-    except (orjson.JSONEncodeError, TypeError):  # beyond 64-bit integers, too deep: raw only
-        return False
-

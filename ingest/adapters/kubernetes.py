@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from ingest.adapters.base import AdapterContext
+from ingest.adapters.fields import copy_str, mapping, opt_int, opt_str, opt_str_list, put, required_str
 from ingest.envelope import JSON, Event, EventKind, parse_time, type_name
 from ingest.errors import RecordError
 
@@ -106,16 +107,16 @@ def _is_audit_api(value: JSON) -> bool:
 
 
 def _request(record: Mapping[str, JSON]) -> _Request:
-    user = _mapping(record, "user", "user")
+    user = mapping(record, "user", "user")
     return _Request(
         record=record,
-        audit_id=_required_str(record, "auditID", "auditID"),
-        stage=_required_str(record, "stage", "stage"),
-        verb=_required_str(record, "verb", "verb"),
-        username=_opt_str(user, "username", "user.username"),
-        object_ref=_mapping(record, "objectRef", "objectRef"),
-        status=_mapping(record, "responseStatus", "responseStatus"),
-        annotations=_mapping(record, "annotations", "annotations"),
+        audit_id=required_str(record, "auditID", "auditID"),
+        stage=required_str(record, "stage", "stage"),
+        verb=required_str(record, "verb", "verb"),
+        username=opt_str(user, "username", "user.username"),
+        object_ref=mapping(record, "objectRef", "objectRef"),
+        status=mapping(record, "responseStatus", "responseStatus"),
+        annotations=mapping(record, "annotations", "annotations"),
     )
 
 
@@ -130,10 +131,10 @@ def _is_error(request: _Request) -> bool | None:
     """From the HTTP status code; a Panic is always an error; unknown before the response."""
     if request.stage == "Panic":
         return True
-    code = _opt_int(request.status, "code", "responseStatus.code")
+    code = opt_int(request.status, "code", "responseStatus.code")
     if code is not None:
         return code >= 400
-    status = _opt_str(request.status, "status", "responseStatus.status")
+    status = opt_str(request.status, "status", "responseStatus.status")
     return None if status is None else status != "Success"
 
 
@@ -174,11 +175,11 @@ def _cluster(request: _Request, ctx: AdapterContext) -> str:
 
 def _operation(request: _Request) -> str:
     """``delete pods``, ``create pods/exec``; non-resource requests: ``get /healthz``."""
-    resource = _opt_str(request.object_ref, "resource", "objectRef.resource")
+    resource = opt_str(request.object_ref, "resource", "objectRef.resource")
     if resource:
-        sub = _opt_str(request.object_ref, "subresource", "objectRef.subresource")
+        sub = opt_str(request.object_ref, "subresource", "objectRef.subresource")
         return f"{request.verb} {resource}/{sub}" if sub else f"{request.verb} {resource}"
-    uri = _opt_str(request.record, "requestURI", "requestURI")
+    uri = opt_str(request.record, "requestURI", "requestURI")
     return f"{request.verb} {uri.partition('?')[0]}" if uri else request.verb
 
 
@@ -186,8 +187,8 @@ def _summary(request: _Request, operation: str) -> str:
     """One line: who, what, on which object, with what outcome."""
     impersonated = _impersonated(request.record)
     who = (request.username or "?") + (f" as {impersonated}" if impersonated else "")
-    code = _opt_int(request.status, "code", "responseStatus.code")
-    reason = _opt_str(request.status, "reason", "responseStatus.reason")
+    code = opt_int(request.status, "code", "responseStatus.code")
+    reason = opt_str(request.status, "reason", "responseStatus.reason")
     outcome = f" -> {code}" if code is not None else ""
     outcome += f" {reason}" if reason else ""
     stage = "" if request.stage == "ResponseComplete" else f" [{request.stage}]"
@@ -195,104 +196,48 @@ def _summary(request: _Request, operation: str) -> str:
 
 
 def _target(ref: Mapping[str, JSON]) -> str:
-    name = _opt_str(ref, "name", "objectRef.name")
-    namespace = _opt_str(ref, "namespace", "objectRef.namespace")
+    name = opt_str(ref, "name", "objectRef.name")
+    namespace = opt_str(ref, "namespace", "objectRef.namespace")
     if name:
         return f" {namespace}/{name}" if namespace else f" {name}"
     return f" in {namespace}" if namespace else ""
 
 
 def _impersonated(record: Mapping[str, JSON]) -> str | None:
-    return _opt_str(_mapping(record, "impersonatedUser", "impersonatedUser"), "username",
-                    "impersonatedUser.username")
+    return opt_str(mapping(record, "impersonatedUser", "impersonatedUser"), "username",
+                   "impersonatedUser.username")
 
 
 def _attributes(request: _Request, cluster: str) -> dict[str, JSON]:
     record = request.record
-    user = _mapping(record, "user", "user")
+    user = mapping(record, "user", "user")
     attributes: dict[str, JSON] = {
         "audit_id": request.audit_id, "stage": request.stage, "verb": request.verb,
         "cluster": cluster,
     }
-    _put(attributes, "level", _opt_str(record, "level", "level"))
-    _put(attributes, "request_uri", _opt_str(record, "requestURI", "requestURI"))
-    _put(attributes, "user_agent", _opt_str(record, "userAgent", "userAgent"))
-    _put(attributes, "source_ips", _opt_str_list(record, "sourceIPs", "sourceIPs"))
-    _put(attributes, "request_received_at", _opt_str(record, "requestReceivedTimestamp",
-                                                     "requestReceivedTimestamp"))
-    _put(attributes, "username", request.username)
-    _put(attributes, "user_groups", _opt_str_list(user, "groups", "user.groups"))
+    put(attributes, "level", opt_str(record, "level", "level"))
+    put(attributes, "request_uri", opt_str(record, "requestURI", "requestURI"))
+    put(attributes, "user_agent", opt_str(record, "userAgent", "userAgent"))
+    put(attributes, "source_ips", opt_str_list(record, "sourceIPs", "sourceIPs"))
+    put(attributes, "request_received_at", opt_str(record, "requestReceivedTimestamp",
+                                                   "requestReceivedTimestamp"))
+    put(attributes, "username", request.username)
+    put(attributes, "user_groups", opt_str_list(user, "groups", "user.groups"))
     _impersonation_attributes(record, attributes)
-    _copy_str(request.object_ref, _OBJECT_ATTRIBUTES, "objectRef", attributes)
-    _put(attributes, "response_code", _opt_int(request.status, "code", "responseStatus.code"))
-    _copy_str(request.status, _STATUS_ATTRIBUTES, "responseStatus", attributes)
-    _put(attributes, "authorization_decision", _annotation(request, _DECISION))
-    _put(attributes, "authorization_reason", _annotation(request, _REASON))
+    copy_str(request.object_ref, _OBJECT_ATTRIBUTES, "objectRef", attributes)
+    put(attributes, "response_code", opt_int(request.status, "code", "responseStatus.code"))
+    copy_str(request.status, _STATUS_ATTRIBUTES, "responseStatus", attributes)
+    put(attributes, "authorization_decision", _annotation(request, _DECISION))
+    put(attributes, "authorization_reason", _annotation(request, _REASON))
     return attributes
 
 
 def _impersonation_attributes(record: Mapping[str, JSON], attributes: dict[str, JSON]) -> None:
-    impersonated = _mapping(record, "impersonatedUser", "impersonatedUser")
-    _put(attributes, "impersonated_user", _impersonated(record))
-    _put(attributes, "impersonated_groups",
-         _opt_str_list(impersonated, "groups", "impersonatedUser.groups"))
+    impersonated = mapping(record, "impersonatedUser", "impersonatedUser")
+    put(attributes, "impersonated_user", _impersonated(record))
+    put(attributes, "impersonated_groups",
+        opt_str_list(impersonated, "groups", "impersonatedUser.groups"))
 
 
 def _annotation(request: _Request, key: str) -> str | None:
-    return _opt_str(request.annotations, key, f"annotations.{key}")
-
-
-# --- typed access: every wrong type is a RecordError naming the field --------------------------
-
-
-def _mapping(record: Mapping[str, JSON], key: str, field: str) -> Mapping[str, JSON]:
-    value = record.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise RecordError(f"expected an object, got {type_name(value)}", field=field)
-    return value
-
-
-def _required_str(record: Mapping[str, JSON], key: str, field: str) -> str:
-    value = _opt_str(record, key, field)
-    if not value:
-        raise RecordError("is required", field=field)
-    return value
-
-
-def _opt_str(record: Mapping[str, JSON], key: str, field: str) -> str | None:
-    value = record.get(key)
-    if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {type_name(value)}", field=field)
-    return value
-
-
-def _opt_int(record: Mapping[str, JSON], key: str, field: str) -> int | None:
-    value = record.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RecordError(f"expected an integer, got {type_name(value)}", field=field)
-    return value
-
-
-def _opt_str_list(record: Mapping[str, JSON], key: str, field: str) -> list[str] | None:
-    value = record.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise RecordError(f"expected a list of strings, got {type_name(value)}", field=field)
-    return value
-
-
-def _copy_str(source: Mapping[str, JSON], names: Sequence[tuple[str, str]], prefix: str,
-              target: dict[str, JSON]) -> None:
-    for key, name in names:
-        _put(target, name, _opt_str(source, key, f"{prefix}.{key}"))
-
-
-def _put(target: dict[str, JSON], name: str, value: JSON) -> None:
-    if value is not None:
-        target[name] = value
-
+    return opt_str(request.annotations, key, f"annotations.{key}")

@@ -56,6 +56,7 @@ from typing import Any, ClassVar
 import orjson
 
 from ingest.adapters.base import AdapterContext
+from ingest.adapters.fields import input_state
 from ingest.envelope import JSON, Event, EventKind, type_name
 from ingest.errors import RecordError
 from ingest.reader import container_count, max_depth_exceeded
@@ -169,40 +170,43 @@ def _flatten(document: Mapping[str, JSON]) -> Iterator[JSON]:
 
     Raising here would fail the whole request instead of quarantining the piece at its path.
     """
-    resource_spans = document.get("resourceSpans")
-    if not isinstance(resource_spans, list):
-        yield _broken("resourceSpans", f"expected a list, got {type_name(resource_spans)}",
-                      resource_spans)
-        return
-    for r, entry in enumerate(resource_spans):
-        path = f"resourceSpans[{r}]"
-        if not isinstance(entry, Mapping):
-            yield _broken(path, f"expected an object, got {type_name(entry)}", entry)
-            continue
-        yield from _flatten_scopes(entry, path)
+    return _each_object(document.get("resourceSpans"), "resourceSpans", _flatten_scopes)
 
 
-def _flatten_scopes(entry: Mapping[str, JSON], path: str) -> Iterator[JSON]:
-    scope_spans = entry.get("scopeSpans", [])
-    if not isinstance(scope_spans, list):
-        yield _broken(f"{path}.scopeSpans", f"expected a list, got {type_name(scope_spans)}",
-                      scope_spans)
+def _flatten_scopes(path: str, entry: Mapping[str, JSON]) -> Iterator[JSON]:
+    return _each_object(entry.get("scopeSpans", []), f"{path}.scopeSpans",
+                        lambda scope_path, scoped: _flatten_spans(entry, scope_path, scoped))
+
+
+def _flatten_spans(entry: Mapping[str, JSON], scope_path: str,
+                   scoped: Mapping[str, JSON]) -> Iterator[JSON]:
+    spans = scoped.get("spans", [])
+    if not isinstance(spans, list):
+        yield _broken(f"{scope_path}.spans", f"expected a list, got {type_name(spans)}", spans)
         return
-    for s, scoped in enumerate(scope_spans):
-        scope_path = f"{path}.scopeSpans[{s}]"
-        if not isinstance(scoped, Mapping):
-            yield _broken(scope_path, f"expected an object, got {type_name(scoped)}", scoped)
-            continue
-        spans = scoped.get("spans", [])
-        if not isinstance(spans, list):
-            yield _broken(f"{scope_path}.spans", f"expected a list, got {type_name(spans)}", spans)
-            continue
-        shared = {"resource": entry.get("resource"), "scope": scoped.get("scope")}
-        schema = scoped.get("schemaUrl") or entry.get("schemaUrl")
-        if schema:
-            shared["schemaUrl"] = schema
-        for i, span in enumerate(spans):
-            yield {**shared, "span": span, "location": f"{scope_path}.spans[{i}]"}
+    shared = {"resource": entry.get("resource"), "scope": scoped.get("scope")}
+    schema = scoped.get("schemaUrl") or entry.get("schemaUrl")
+    if schema:
+        shared["schemaUrl"] = schema
+    for i, span in enumerate(spans):
+        yield {**shared, "span": span, "location": f"{scope_path}.spans[{i}]"}
+
+
+def _each_object(value: JSON, path: str,
+                 inner: Callable[[str, Mapping[str, JSON]], Iterator[JSON]]) -> Iterator[JSON]:
+    """The records ``inner`` makes of each object of the list at ``path``, in order.
+
+    What is not a list, and each item that is not an object, becomes one record that fails.
+    """
+    if not isinstance(value, list):
+        yield _broken(path, f"expected a list, got {type_name(value)}", value)
+        return
+    for index, item in enumerate(value):
+        item_path = f"{path}[{index}]"
+        if isinstance(item, Mapping):
+            yield from inner(item_path, item)
+        else:
+            yield _broken(item_path, f"expected an object, got {type_name(item)}", item)
 
 
 def _broken(path: str, reason: str, value: JSON) -> dict[str, JSON]:
@@ -569,10 +573,7 @@ class _State:
 
 
 def _state(ctx: AdapterContext) -> _State:
-    state = ctx.state.get(_STATE_KEY)
-    if not isinstance(state, _State):
-        state = ctx.state[_STATE_KEY] = _State()
-    return state
+    return input_state(ctx.state, _STATE_KEY, _State)
 
 
 def _peek(record: JSON) -> tuple[str, _Facts] | None:
@@ -1106,4 +1107,3 @@ def _at(prefix: str, name: str) -> str:
 
 def _show(value: JSON) -> str:
     return repr(value)[:40] if isinstance(value, str | int | float) else type_name(value)
-

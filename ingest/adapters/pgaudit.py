@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import ClassVar
 
 from ingest.adapters.base import AdapterContext
+from ingest.adapters.fields import put
 from ingest.envelope import JSON, Event, EventKind, content_id, format_time, type_name
 from ingest.errors import RecordError
 
@@ -264,9 +265,9 @@ def _audit_event(line: _LogLine, audit: _Audit, ctx: AdapterContext) -> Event:
         "substatement_id": audit.substatement_id, "audit_class": audit.audit_class,
         "command": audit.command, "destructive": _destructive(audit.command),
     })
-    _put(attributes, "object_type", audit.object_type or None)
-    _put(attributes, "object_name", audit.object_name or None)
-    _put(attributes, "rows", audit.rows)
+    put(attributes, "object_type", audit.object_type or None)
+    put(attributes, "object_name", audit.object_name or None)
+    put(attributes, "rows", audit.rows)
     tool_input = {"statement": audit.statement, "object_type": audit.object_type,
                   "object_name": audit.object_name, "class": audit.audit_class,
                   "parameter": audit.parameter}
@@ -304,10 +305,10 @@ def _audit_summary(line: _LogLine, audit: _Audit) -> str:
 
 def _line_attributes(line: _LogLine, ctx: AdapterContext) -> dict[str, JSON]:
     attributes: dict[str, JSON] = {"severity": line.severity, "log_format": line.log_format}
-    _put(attributes, "user", line.user)
-    _put(attributes, "database", line.database)
-    _put(attributes, "pid", line.pid)
-    _put(attributes, "server", ctx.params.get("server"))
+    put(attributes, "user", line.user)
+    put(attributes, "database", line.database)
+    put(attributes, "pid", line.pid)
+    put(attributes, "server", ctx.params.get("server"))
     attributes.update(line.extra)
     return attributes
 
@@ -315,9 +316,3 @@ def _line_attributes(line: _LogLine, ctx: AdapterContext) -> dict[str, JSON]:
 def _destructive(command: str) -> bool:
     """Statements that destroy data or objects: DROP ..., TRUNCATE, DELETE."""
     return command.startswith("DROP ") or command in _DESTRUCTIVE
-
-
-def _put(target: dict[str, JSON], name: str, value: JSON) -> None:
-    if value is not None:
-        target[name] = value
-

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from ingest.adapters.base import AdapterContext
+from ingest.adapters.fields import mapping, opt_str, put, required_str
 from ingest.envelope import JSON, Event, EventKind, parse_time, type_name
 from ingest.errors import RecordError
 
@@ -116,18 +117,18 @@ def _graphql_error(record: Mapping[str, JSON]) -> str:
 def _node(record: JSON) -> _Node:
     if not isinstance(record, Mapping):
         raise RecordError(f"expected an object, got {type_name(record)}", field="node")
-    context = _mapping(record, "context", "context")
+    context = mapping(record, "context", "context")
     return _Node(
         record=record,
-        id=_required_str(record, "id"),
-        event_type=_required_str(record, "eventType"),
+        id=required_str(record, "id"),
+        event_type=required_str(record, "eventType"),
         time=_time(record),
-        project_id=_opt_str(record, "projectId", "projectId"),
-        environment_id=_opt_str(record, "environmentId", "environmentId"),
-        workspace_id=_opt_str(record, "workspaceId", "workspaceId"),
-        payload=_mapping(record, "payload", "payload"),
+        project_id=opt_str(record, "projectId", "projectId"),
+        environment_id=opt_str(record, "environmentId", "environmentId"),
+        workspace_id=opt_str(record, "workspaceId", "workspaceId"),
+        payload=mapping(record, "payload", "payload"),
         context=context,
-        actor=_mapping(context, "actor", "context.actor"),
+        actor=mapping(context, "actor", "context.actor"),
     )
 
 
@@ -142,7 +143,7 @@ def _time(record: Mapping[str, JSON]) -> datetime:
 
 def _event(node: _Node, ctx: AdapterContext) -> Event:
     actor = _actor(node)
-    operation = _opt_str(node.context, "operationName", "context.operationName")
+    operation = opt_str(node.context, "operationName", "context.operationName")
     return Event.create(
         source=SOURCE,
         native_id=node.id,
@@ -168,9 +169,9 @@ def _scope(node: _Node, ctx: AdapterContext) -> str:
 
 def _actor(node: _Node) -> str | None:
     """``project_token:tok_…``, ``user:ann@example.com``, ``system``."""
-    kind = _opt_str(node.actor, "type", "context.actor.type")
+    kind = opt_str(node.actor, "type", "context.actor.type")
     ident = next((value for key in _ACTOR_IDS
-                  if (value := _opt_str(node.actor, key, f"context.actor.{key}"))), None)
+                  if (value := opt_str(node.actor, key, f"context.actor.{key}"))), None)
     if kind and ident:
         return f"{kind}:{ident}"
     return kind or ident
@@ -179,7 +180,7 @@ def _actor(node: _Node) -> str | None:
 def _summary(node: _Node, actor: str | None, operation: str | None) -> str:
     ids = [value for key, value in _payload_ids(node) if key.endswith("Id")]
     via = f" via {operation}" if operation else ""
-    cause = _opt_str(node.context, "cause", "context.cause")
+    cause = opt_str(node.context, "cause", "context.cause")
     because = f" (cause: {cause})" if cause else ""
     target = f" {' '.join(str(i) for i in ids)}" if ids else ""
     return f"{actor or '?'} {node.event_type}{target}{via}{because}"
@@ -187,14 +188,14 @@ def _summary(node: _Node, actor: str | None, operation: str | None) -> str:
 
 def _attributes(node: _Node) -> dict[str, JSON]:
     attributes: dict[str, JSON] = {"event_type": node.event_type}
-    _put(attributes, "project_id", node.project_id)
-    _put(attributes, "environment_id", node.environment_id)
-    _put(attributes, "workspace_id", node.workspace_id)
-    _put(attributes, "actor_type", _opt_str(node.actor, "type", "context.actor.type"))
+    put(attributes, "project_id", node.project_id)
+    put(attributes, "environment_id", node.environment_id)
+    put(attributes, "workspace_id", node.workspace_id)
+    put(attributes, "actor_type", opt_str(node.actor, "type", "context.actor.type"))
     for key, name in (("tokenId", "token_id"), ("userId", "user_id"), ("email", "user_email")):
-        _put(attributes, name, _opt_str(node.actor, key, f"context.actor.{key}"))
+        put(attributes, name, opt_str(node.actor, key, f"context.actor.{key}"))
     for key, name in _CONTEXT_ATTRIBUTES:
-        _put(attributes, name, _opt_str(node.context, key, f"context.{key}"))
+        put(attributes, name, opt_str(node.context, key, f"context.{key}"))
     for key, value in _payload_ids(node):
         attributes.setdefault(_snake(key), value)
     return attributes
@@ -214,35 +215,3 @@ def _payload_ids(node: _Node) -> list[tuple[str, JSON]]:
 
 def _snake(name: str) -> str:
     return _CAMEL.sub("_", name).lower()
-
-
-# --- typed access: every wrong type is a RecordError naming the field --------------------------
-
-
-def _mapping(record: Mapping[str, JSON], key: str, field: str) -> Mapping[str, JSON]:
-    value = record.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise RecordError(f"expected an object, got {type_name(value)}", field=field)
-    return value
-
-
-def _required_str(record: Mapping[str, JSON], key: str) -> str:
-    value = _opt_str(record, key, key)
-    if not value:
-        raise RecordError("is required", field=key)
-    return value
-
-
-def _opt_str(record: Mapping[str, JSON], key: str, field: str) -> str | None:
-    value = record.get(key)
-    if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {type_name(value)}", field=field)
-    return value
-
-
-def _put(target: dict[str, JSON], name: str, value: JSON) -> None:
-    if value is not None:
-        target[name] = value
-

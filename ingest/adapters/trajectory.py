@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 import orjson
 
 from ingest.adapters.base import AdapterContext
+from ingest.adapters.fields import opt_str
 from ingest.envelope import JSON, Event, EventKind, content_id, type_name
 from ingest.errors import RecordError
 
@@ -155,7 +156,7 @@ def _digest(record: Mapping[str, JSON]) -> str:
 def _trajectory_event(episode: _Episode) -> None:
     """The episode itself: the profile as text, the record minus its turns (labels too) as raw."""
     record = episode.record
-    profile = _opt_str(record, "profile", "profile")
+    profile = opt_str(record, "profile", "profile")
     raw = {key: value for key, value in record.items() if key != "contents"}
     extra: dict[str, JSON] = {"record_type": "trajectory", "rounds": len(episode.rounds),
                               "turns": sum(len(r) for r in episode.rounds)}
@@ -176,7 +177,7 @@ class _Turn:
         return f"contents[{self.round}][{self.index}].{name}"
 
     def text(self, key: str) -> str | None:
-        return _opt_str(self.turn, key, self.field(key))
+        return opt_str(self.turn, key, self.field(key))
 
     @property
     def role(self) -> str:
@@ -324,13 +325,5 @@ _CALL_SHAPES: tuple[tuple[re.Pattern[str], str, Callable[[str], dict[str, JSON] 
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _opt_str(mapping: Mapping[str, JSON], key: str, field_name: str) -> str | None:
-    value = mapping.get(key)
-    if value is not None and not isinstance(value, str):
-        raise RecordError(f"expected a string, got {type_name(value)}", field=field_name)
-    return value
-
-
 def _describe(value: object) -> str:
     return "an empty string" if value == "" else type_name(value)
-

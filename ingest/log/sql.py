@@ -295,10 +295,13 @@ def _converted(exc: sa_exc.SQLAlchemyError, action: str) -> StorageError:
 
 @contextmanager
 def storage_errors(action: str) -> Iterator[None]:
-    """SQLAlchemy errors become StorageError (TamperError for the append-only triggers)."""
+    """SQLAlchemy errors become StorageError (TamperError for the append-only triggers).
+
+    The cause is kept (``__cause__``) so a caller can tell a retryable conflict from the rest.
+    """
     try:
         yield
     except sa_exc.SQLAlchemyError as exc:
-        raise _converted(exc, action) from None
+        raise _converted(exc, action) from exc
 
 
