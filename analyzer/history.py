@@ -9,8 +9,11 @@ same records gives the same history every time, so figures and reports are repro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from analyzer.engine import Analyzer, SessionReport
 from analyzer.evidence import verification
@@ -24,6 +27,7 @@ from ingest.envelope import Event, EventKind, format_time
 from ingest.log import EventLog, Recorded
 
 _PAGE = 5000
+T = TypeVar("T")
 # Findings that mean "the target was never looked at": the guard's reason for them names the
 # read-only step that would have settled it (the post-mortem's "what would have prevented it").
 _UNCHECKED_RULES = frozenset({"unverified-assumption", "error-escalation"})
@@ -98,6 +102,11 @@ class Replay:
     def records(self) -> int:
         return len(self._records)
 
+    @property
+    def analyzer(self) -> Analyzer:
+        """The analyzer fed this session (and its linked cloud records) so far."""
+        return self._analyzer
+
     def extend(self, records: Sequence[Recorded]) -> None:
         """Feed more records; each must come after every record fed so far (log order)."""
         for record in records:
@@ -171,14 +180,16 @@ def _already_recorded(analyzer: Analyzer, event: Event) -> bool:
 
 
 def session_records(log: EventLog, projector: Projector, session_id: str, *,
-                    after: int = 0, linked_known: int = 0) -> list[Recorded]:
+                    after: int = 0, linked_known: int = 0, wait: bool = True) -> list[Recorded]:
     """Every event of the session plus the cloud audit records the live analyzer linked to it.
 
     Resuming: only the session's events after position ``after``, and only the links made after
     the first ``linked_known`` (links are stored in the order the analyzer made them). The links
-    come from the analysis projections, brought up to the log's end first: no replay of the log.
+    come from the analysis projections, brought up to the log's end first (unless ``wait`` is
+    False: the guard answers at once, with the links stored so far): no replay of the log.
     """
-    projector.catch_up()
+    if wait:
+        projector.catch_up()
     own: list[Recorded] = []
     while page := log.read_session(session_id, after_position=after, limit=_PAGE):
         own += page
@@ -201,7 +212,58 @@ def start_replay(log: EventLog, projector: Projector, session_id: str, *,
     return replayed
 
 
-def newer_records(log: EventLog, projector: Projector, replayed: Replay) -> list[Recorded]:
+def newer_records(log: EventLog, projector: Projector, replayed: Replay, *,
+                  wait: bool = True) -> list[Recorded]:
     """What the session gained since ``replayed`` was fed: its own later events and new links."""
     return session_records(log, projector, replayed.session_id, after=replayed.own_position,
-                           linked_known=replayed.linked)
+                           linked_known=replayed.linked, wait=wait)
+
+
+class SessionAnalyzers:
+    """Live analyzers of single sessions, for questions about one session (the guard's).
+
+    Each is a resumable replay of the session's events and its linked cloud records, brought up
+    to the log's end on every question: no process has to hold an analyzer of the whole log to
+    answer "may this session run that?", and the answer is the one the session's history gives.
+    Least recently asked sessions are dropped past ``size`` sessions or ``max_records`` records.
+    """
+
+    def __init__(self, log: EventLog, projector: Projector, *, size: int = 64,
+                 max_records: int = 200_000) -> None:
+        self._log, self._projector = log, projector
+        self._size, self._max_records = size, max_records
+        self._replays: OrderedDict[str, Replay] = OrderedDict()
+        self._gates: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def consult(self, session_id: str, question: Callable[[Analyzer], T]) -> T:
+        with self._lock:
+            gate = self._gates.setdefault(session_id, threading.Lock())
+        with gate:
+            replayed = self._current(session_id)
+            answer = question(replayed.analyzer)
+        with self._lock:
+            self._replays[session_id] = replayed
+            self._replays.move_to_end(session_id)
+            self._evict()
+        return answer
+
+    def _current(self, session_id: str) -> Replay:
+        with self._lock:
+            replayed = self._replays.get(session_id)
+        if replayed is not None:
+            newer = newer_records(self._log, self._projector, replayed, wait=False)
+            if not newer or newer[0].position > replayed.position:
+                replayed.extend(newer)
+                return replayed
+        analyzer = self._projector.analyzer  # its model and threshold, not its state
+        fresh = Replay(session_id, model=analyzer.model, threshold=analyzer.threshold)
+        fresh.extend(session_records(self._log, self._projector, session_id, wait=False))
+        return fresh
+
+    def _evict(self) -> None:
+        held = sum(r.records for r in self._replays.values())
+        while len(self._replays) > 1 and (len(self._replays) > self._size or held > self._max_records):
+            gone_id, gone = self._replays.popitem(last=False)
+            self._gates.pop(gone_id, None)
+            held -= gone.records

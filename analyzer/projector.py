@@ -11,8 +11,8 @@ up to the checkpoint without writing (``warm``) and then carries on from there. 
 A *following* projector (``follow=True``) is the view of a process whose projections another
 process writes — ``blackbox serve`` runs analysis in a worker process so that ingest does not
 share its interpreter with the analyzer. It writes nothing: ``catch_up`` waits for the writer's
-checkpoint to reach the log's end, and ``consult`` feeds its own in-memory analyzer (for the
-guard) up to the end first.
+checkpoint to reach the log's end. (Questions about one session — the guard's — are answered
+by that session's own replay, ``analyzer.history.SessionAnalyzers``, in any process.)
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from analyzer.engine import Analyzer, SessionReport
 from analyzer.store import FindingStore, Link, StoredSession
@@ -33,7 +32,6 @@ from ingest.log import EventLog
 # older version are then recomputed from the log on the next catch-up.
 ANALYZER_VERSION = 8
 CHECKPOINT = f"analyzer/v{ANALYZER_VERSION}"
-T = TypeVar("T")
 BATCH = 5000
 WAIT_SECONDS = 10.0  # how long a follower waits for the writer before serving what is there
 logger = logging.getLogger("blackbox.analysis")
@@ -51,7 +49,7 @@ class Projector:
         self._batch = batch
         self._warm = False
         self._on_change = on_change
-        self._lock = threading.RLock()  # consult() catches up while holding it
+        self._lock = threading.RLock()
         self._journal_read = 0  # how much of the analyzer's link journal is stored
         self._link_counts: dict[str, int] = {}  # links stored per session
 
@@ -82,17 +80,6 @@ class Projector:
                     self._on_change(reports)
             return processed
 
-    def consult(self, question: Callable[[Analyzer], T]) -> T:
-        """Ask the live analyzer something, once it has seen every event appended so far."""
-        with self._lock:
-            if self.follow:
-                self._feed_memory()
-            else:
-                self.catch_up()
-                if not self._warm:  # the projections were current: catch_up had no need to warm up
-                    self._replay_to(self.store.checkpoint(CHECKPOINT))
-            return question(self.analyzer)
-
     def rebuild(self) -> int:
         """Drop every projection and recompute it from the first event."""
         if self.follow:
@@ -102,12 +89,6 @@ class Projector:
             self.analyzer, self.position, self._warm = Analyzer(), 0, True
             self._journal_read, self._link_counts = 0, {}
         return self.catch_up()
-
-    def _feed_memory(self) -> None:
-        with _collector_paused():
-            while batch := self.log.read_all(after_position=self.position, limit=self._batch):
-                self.analyzer.feed_all(r.event for r in batch)
-                self.position = batch[-1].position
 
     def _wait_for_writer(self, timeout: float = WAIT_SECONDS) -> None:
         """Read-your-writes across processes: the writer's checkpoint reaches the end as of now."""

@@ -51,7 +51,8 @@ def _verdict(services: Services, session_id: str,
              find: Callable[[Analyzer], _Judged | None]) -> Verdict:
     """Judge the call ``find`` picks, by its findings and the session's risk so far.
 
-    Both run inside ``consult``, so the analyzer's state can not change between them.
+    Both run inside ``consult``, so the analyzer's state can not change between them. The
+    analyzer is the session's own (``SessionAnalyzers``): no analyzer of the whole log is needed.
     """
 
     def question(analyzer: Analyzer) -> Verdict:
@@ -63,7 +64,7 @@ def _verdict(services: Services, session_id: str,
         return judge(call, findings, report.risk if report else 0.0, services.policy,
                      verified=bool(verification(session, call)))
 
-    return services.projector.consult(question)
+    return services.sessions.consult(session_id, question)
 
 
 def verdict_event(session_id: str, call_id: str | None, verdict: Verdict) -> Encoded:

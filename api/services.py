@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 from analyzer.guard import GuardPolicy, load_policy
+from analyzer.history import SessionAnalyzers
 from analyzer.projector import Projector
 from analyzer.store import FindingStore
 from api.keys import KeyStore
@@ -29,6 +30,7 @@ class Services:
     policy: GuardPolicy
     webhooks: WebhookStore
     alerter: Alerter
+    sessions: SessionAnalyzers  # one session's live analyzer, for the guard
     # Set after every acknowledged append: the analysis worker wakes at once instead of on its poll.
     appended: Wakeup = field(default_factory=threading.Event)
 
@@ -45,9 +47,9 @@ class Services:
             findings = FindingStore(settings.db)
             webhooks = WebhookStore(settings.db)
             alerter = Alerter(webhooks, findings, public_url=settings.public_url)
-            return cls(settings, log, preparer, KeyStore(settings.db), findings,
-                       Projector(log, findings, on_change=alerter.on_reports, follow=follow), policy,
-                       webhooks, alerter)
+            projector = Projector(log, findings, on_change=alerter.on_reports, follow=follow)
+            return cls(settings, log, preparer, KeyStore(settings.db), findings, projector, policy,
+                       webhooks, alerter, SessionAnalyzers(log, projector))
         except BaseException:
             log.close()
             raise

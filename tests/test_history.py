@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analyzer.history import session_history
+from analyzer.engine import Analyzer
+from analyzer.history import SessionAnalyzers, session_history
 from analyzer.projector import Projector
 from analyzer.store import FindingStore
 from ingest.envelope import EventKind
 from ingest.log import open_log
 from tests.test_analyzer_incidents import INCIDENT, TWIN, incident_files, ingest
+from tests.trajectory import Trajectory
 
 
 def history_of(db: str, shared_data: Path, folder: str, *, cloud_first: bool = False):  # type: ignore[no-untyped-def]
@@ -90,6 +92,29 @@ def test_links_keep_their_numbering_across_a_restart_and_a_rebuild(tmp_path: Pat
         assert len(linked) == 6 and linked == restarted.analyzer.effect_event_ids(summary.session_id)
         restarted.rebuild()
         assert store.links(summary.session_id) == linked
+    finally:
+        log.close()
+        store.close()
+
+
+def test_session_analyzers_resume_and_answer_like_a_fresh_replay(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'live.db'}"
+    t = Trajectory("guarded")
+    t.user("Fix the staging database please.")
+    t.think("That must be the staging volume (vol_1). Deleting it should be safe.")
+    t.bash("railway volume delete vol_1 --yes")
+    log, store = open_log(db), FindingStore(db)
+    try:
+        projector = Projector(log, store)
+        live = SessionAnalyzers(log, projector)
+        log.append(t.events[:2])
+        first = live.consult("guarded", lambda analyzer: analyzer)
+        log.append(t.events[2:])
+        second = live.consult("guarded", lambda analyzer: analyzer)
+        assert second is first  # resumed: only the new events were fed
+        fresh = Analyzer()
+        fresh.feed_all(t.events)
+        assert second.report("guarded") == fresh.report("guarded")
     finally:
         log.close()
         store.close()
