@@ -203,7 +203,8 @@ def report(events: int, runs: int, api: dict[str, Any], ui: dict[str, Any], load
         f"| live: new session posted → row in the open sessions list | {ui['listed']:,.0f} ms |",
         "",
         "Live updates go through the analysis (the stream announces what the projector committed; it "
-        "polls every 0.25 s) and, for a timeline, a fresh replay of the session.",
+        "polls every 0.25 s) and, for a timeline, a replay of what the session gained since the "
+        "page last asked (resumed, not redone).",
         END,
     ])
 
