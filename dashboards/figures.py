@@ -182,23 +182,23 @@ def alerts_figure(alerts: Sequence[AlertPoint], risks: Mapping[str, float | None
                                "Alerts raised, by the session's risk band"), hourly)
 
 
+def _transposed(counts: Mapping[str, Counter[str]]) -> tuple[dict[str, Counter[str]], list[str]]:
+    """{x: {series: n}} as {series: {x: n}}, and the xs ordered by their totals (largest first)."""
+    xs = sorted(counts, key=lambda x: -sum(counts[x].values()))
+    per_series: dict[str, Counter[str]] = defaultdict(Counter)
+    for x, by_series in counts.items():
+        for series, n in by_series.items():
+            per_series[series][x] = n
+    return per_series, xs
+
+
 def findings_figure(findings: Sequence[Mapping[str, Any]]) -> go.Figure:
-    counts = findings_by_rule(findings)
-    rules = sorted(counts, key=lambda r: -sum(counts[r].values()))
-    per_severity: dict[str, Counter[str]] = defaultdict(Counter)
-    for rule, by_severity in counts.items():
-        for severity, n in by_severity.items():
-            per_severity[severity][rule] = n
+    per_severity, rules = _transposed(findings_by_rule(findings))
     return _stacked(per_severity, SEVERITIES, SEVERITY_COLOURS, "Findings by rule", rules)
 
 
 def actions_figure(actions: Sequence[ActionPoint]) -> go.Figure:
-    counts = actions_by_family(actions)
-    families = sorted(counts, key=lambda f: -sum(counts[f].values()))
-    per_state: dict[str, Counter[str]] = defaultdict(Counter)
-    for family, by_state in counts.items():
-        for state, n in by_state.items():
-            per_state[state][family] = n
+    per_state, families = _transposed(actions_by_family(actions))
     return _stacked(per_state, STATES, STATE_COLOURS,
                     "Destructive calls by family and verification", families)
 

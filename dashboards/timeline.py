@@ -199,19 +199,19 @@ def timeline(history: SessionHistory, *, start: str | None = None, end: str | No
 
 def result_of(history: SessionHistory, call: Recorded) -> Recorded | None:
     """The tool result answering a tool call (same call id), if recorded."""
-    call_id = call.event.call_id
-    if call.event.kind != EventKind.TOOL_CALL or not call_id:
-        return None
-    return next((r for r in history.records if r.event.kind == EventKind.TOOL_RESULT
-                 and r.event.call_id == call_id), None)
+    return _paired(history, call, EventKind.TOOL_CALL, EventKind.TOOL_RESULT)
 
 
 def call_of(history: SessionHistory, result: Recorded) -> Recorded | None:
-    call_id = result.event.call_id
-    if result.event.kind != EventKind.TOOL_RESULT or not call_id:
+    """The tool call a tool result answers, if recorded."""
+    return _paired(history, result, EventKind.TOOL_RESULT, EventKind.TOOL_CALL)
+
+
+def _paired(history: SessionHistory, one: Recorded, kind: EventKind, other: EventKind) -> Recorded | None:
+    call_id = one.event.call_id
+    if one.event.kind != kind or not call_id:
         return None
-    return next((r for r in history.records if r.event.kind == EventKind.TOOL_CALL
-                 and r.event.call_id == call_id), None)
+    return next((r for r in history.records if r.event.kind == other and r.event.call_id == call_id), None)
 
 
 def findings_about(history: SessionHistory, event_id: str) -> list[str]:

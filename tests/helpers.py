@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,9 +15,7 @@ from hypothesis import strategies as st
 from ingest.adapters.base import Adapter, AdapterContext
 from ingest.envelope import Event
 from ingest.errors import RecordError
-from ingest.log import EventLog, Recorded, encode, open_log
-from ingest.pipeline import Preparer
-from ingest.redact import Redactor
+from ingest.log import EventLog, Recorded, encode
 
 
 def envelope(n: int, session: str = "sess-1", **extra: Any) -> dict[str, Any]:
@@ -61,16 +58,6 @@ OTHER_FORMATS: list[Any] = [
 ]
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> Iterator[EventLog]:
-    opened = open_log(f"sqlite:///{tmp_path}/x.db")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def preparer() -> Preparer:
-    return Preparer(Redactor(b"k" * 32), max_depth=64, chunk_size=500)
 
 
 def all_recorded(log: EventLog) -> list[Recorded]:

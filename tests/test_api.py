@@ -9,7 +9,6 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.keys import Scope
 from api.services import Services
 from ingest.settings import Settings
@@ -26,10 +25,6 @@ def services(tmp_path: Path) -> Iterator[Services]:
     opened.close()
 
 
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as test_client:
-        yield test_client
 
 
 def test_healthz(client: TestClient) -> None:

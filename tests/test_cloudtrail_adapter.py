@@ -19,7 +19,6 @@ from ingest.adapters.cloudtrail import NO_ACCOUNT_STREAM, CloudTrailAdapter
 from ingest.envelope import Event, EventKind
 from ingest.log import EventLog
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
-from tests import helpers
 from tests.conftest import FIXTURES
 from tests.helpers import (
     ANY_JSON,
@@ -102,8 +101,6 @@ def _lines(path: Path) -> list[Any]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-log = helpers.log  # shared fixtures: a fresh SQLite log, a preparer
-preparer = helpers.preparer
 
 
 def _by_name(log: EventLog) -> dict[str, Event]:

@@ -21,7 +21,6 @@ from ingest.envelope import Event, EventKind
 from ingest.errors import RecordError
 from ingest.log import EventLog
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
-from tests import helpers
 from tests.conftest import FIXTURES
 from tests.helpers import ANY_JSON, DELETE, NON_OBJECTS, OTHER_FORMATS, mostly, ndjson, rejected, with_value
 
@@ -67,8 +66,6 @@ def _events(session: str) -> list[Event]:
     return [event for _, event in _map_file(session)]
 
 
-log = helpers.log  # shared fixtures: a fresh SQLite log, a preparer
-preparer = helpers.preparer
 
 
 # --- the fixtures -----------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from ingest.adapters.gcp_audit import NO_PROJECT_STREAM, GcpAuditAdapter
 from ingest.envelope import Event, EventKind
 from ingest.log import EventLog
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
-from tests import helpers
 from tests.conftest import FIXTURES
 from tests.helpers import (
     ANY_JSON,
@@ -59,8 +58,6 @@ def _all_fixture_entries() -> list[dict[str, Any]]:
     return [*_entries(), *listed, *json.loads((HERE / "array.json").read_text())]
 
 
-log = helpers.log  # shared fixtures: a fresh SQLite log, a preparer
-preparer = helpers.preparer
 
 
 def _stored(log: EventLog) -> list[Event]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,9 @@ from fastapi.testclient import TestClient
 
 from analyzer.engine import Analyzer
 from analyzer.guard import Decision, GuardPolicy, Verdict, load_policy
-from api.app import create_app
 from api.guard import verdict_event
 from api.services import Services
 from ingest.errors import ConfigError
-from ingest.settings import Settings
 from tests.trajectory import Trajectory
 
 INCIDENT = "incidents/railway-volume-delete"
@@ -26,17 +23,8 @@ DELETE = ("curl -s -X POST https://backboard.railway.com/graphql/v2 -H \"Authori
           f"-d '{{\"query\": \"mutation {{ volumeDelete(volumeId: \\\"{VOLUME}\\\") }}\"}}'")
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    opened = Services.open(Settings(db=f"sqlite:///{tmp_path / 'guard.db'}"))
-    yield opened
-    opened.close()
 
 
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as test_client:
-        yield test_client
 
 
 def test_policy_defaults_and_file(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,6 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.hook_client import Entry, Shipper, Spool
 from api.keys import Scope
 from api.services import Services
@@ -33,7 +31,6 @@ from ingest.adapters import AdapterContext, detect_adapter
 from ingest.adapters.claude_code_hooks import ClaudeCodeHooksAdapter
 from ingest.envelope import Event, EventKind
 from ingest.errors import RecordError
-from ingest.settings import Settings
 from ingest.watch import ShipFailed, Unshippable
 from tests.conftest import ROOT
 from tests.helpers import free_port
@@ -151,17 +148,8 @@ def test_detection_tells_hook_payloads_from_transcript_lines(shared_data: Path) 
 # --- the endpoint -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    opened = Services.open(Settings(db=f"sqlite:///{tmp_path / 'api.db'}"))
-    yield opened
-    opened.close()
 
 
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as test_client:
-        yield test_client
 
 
 def test_pre_tool_use_is_recorded_then_allowed(client: TestClient) -> None:

@@ -20,7 +20,6 @@ from ingest.envelope import Event, EventKind
 from ingest.errors import RecordError
 from ingest.log import EventLog, encode
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
-from tests import helpers
 from tests.helpers import FINITE_JSON, envelope, ndjson, only_event
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kubernetes"
@@ -48,8 +47,6 @@ def _one(record: Any, **params: str) -> Event:
     return only_event(ADAPTER, record, AdapterContext(received_at=RECEIVED, params=params))
 
 
-log = helpers.log  # shared fixtures: a fresh SQLite log, a preparer
-preparer = helpers.preparer
 
 
 # --- mapping ----------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from api.app import create_app
 from api.keys import Scope
 from api.services import Services
 from ingest.adapters import detect_adapter
@@ -528,10 +527,6 @@ def services(tmp_path: Path) -> Iterator[Services]:
     opened.close()
 
 
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as test_client:
-        yield test_client
 
 
 def stored(client: TestClient, session: str = CONVERSATION) -> list[dict[str, Any]]:

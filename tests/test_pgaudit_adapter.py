@@ -19,7 +19,6 @@ from ingest.errors import RecordError
 from ingest.log import EventLog
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
 from ingest.reader import text_records
-from tests import helpers
 from tests.helpers import FINITE_JSON, encoded_events, only_event
 from tests.test_kubernetes_adapter import other_samples
 
@@ -46,8 +45,6 @@ def _one(text: str, **params: str) -> Event:
     return only_event(ADAPTER, text, AdapterContext(received_at=RECEIVED, params=params))
 
 
-log = helpers.log  # shared fixtures: a fresh SQLite log, a preparer
-preparer = helpers.preparer
 
 
 # --- the text-line hook -----------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -15,23 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.envelope import EventKind
-from ingest.log import EventLog, Recorded, open_log
+from ingest.log import EventLog, Recorded
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
 from ingest.reader import decompress, nesting_exceeds, top_values
 from ingest.redact import Redactor
 from tests.helpers import envelope, ndjson
-
-
-@pytest.fixture
-def log(tmp_path: Path) -> Iterator[EventLog]:
-    opened = open_log(f"sqlite:///{tmp_path / 'pipeline.db'}")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def preparer() -> Preparer:
-    return Preparer(Redactor(b"k" * 32), max_depth=64, chunk_size=500)
 
 
 def transcript_files(shared_data: Path) -> list[Path]:

@@ -16,7 +16,6 @@ from ingest.adapters.railway import RailwayAuditAdapter
 from ingest.envelope import Event, EventKind
 from ingest.log import EventLog
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
-from tests import helpers
 from tests.helpers import FINITE_JSON, all_recorded, encoded_events, only_event
 from tests.test_kubernetes_adapter import other_samples
 
@@ -50,8 +49,6 @@ def _one(record: Any, **params: str) -> Event:
     return only_event(ADAPTER, record, AdapterContext(received_at=RECEIVED, params=params))
 
 
-log = helpers.log  # shared fixtures: a fresh SQLite log, a preparer
-preparer = helpers.preparer
 
 
 # --- the shared incident data -----------------------------------------------------------------

@@ -21,7 +21,6 @@ from ingest.envelope import Event, EventKind
 from ingest.errors import RecordError
 from ingest.log import EventLog
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
-from tests import helpers
 from tests.conftest import FIXTURES
 from tests.helpers import ANY_JSON, DELETE, OTHER_FORMATS, mostly, ndjson, rejected, with_value
 
@@ -63,8 +62,6 @@ def mapped(records: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[Eve
     return [(record, ADAPTER.to_events(record, _ctx())) for record in records]
 
 
-log = helpers.log  # shared fixtures: a fresh SQLite log, a preparer
-preparer = helpers.preparer
 
 
 # --- the shared data --------------------------------------------------------------------------

@@ -17,13 +17,11 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.deps import KEY_COOKIE
 from api.keys import Scope
 from api.responses import large_json
 from api.routes import ui
 from api.services import Services
-from ingest.settings import Settings
 from tests.helpers import envelope, free_port
 from tests.test_durability import start_server
 
@@ -35,17 +33,8 @@ DELETE_CALL = "toolu_01kjTnhNckHiApaBkCj9bk2n"
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    opened = Services.open(Settings(db=f"sqlite:///{tmp_path / 'ui.db'}"))
-    yield opened
-    opened.close()
 
 
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as test_client:
-        yield test_client
 
 
 def load_incidents(client: TestClient, shared_data: Path) -> None:

@@ -380,10 +380,6 @@ def test_an_attempt_fails_on_timeouts_refusals_and_redirects(services: Services)
 # --- routes (in process) ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services=services)) as test_client:
-        yield test_client
 
 
 def register(client: TestClient, url: str, **fields: Any) -> dict[str, Any]:
