@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ingest.log import EventLog
 
 
+class IngestCounters(NamedTuple):
+    """One format's labelled children of the ingest counters."""
+
+    appended: Counter
+    duplicates: Counter
+    rejected: Counter
+
+
 class Metrics:
     def __init__(self, log: EventLog) -> None:
+        self._by_format: dict[str, IngestCounters] = {}
         self.registry = CollectorRegistry()
         self.appended = Counter("blackbox_events_appended", "Events appended to the log",
                                 ["format"], registry=self.registry)
@@ -23,3 +34,14 @@ class Metrics:
         commits = Gauge("blackbox_group_commits", "Transactions run by the log writer",
                         registry=self.registry)
         commits.set_function(lambda: log.commits)
+
+    def ingest_counters(self, fmt: str) -> IngestCounters:
+        """The counters of a format, looked up once: ``labels()`` validates, locks and builds a
+        key on every call, and ingest counts on every request."""
+        found = self._by_format.get(fmt)
+        if found is None:
+            found = IngestCounters(self.appended.labels(format=fmt),
+                                   self.duplicates.labels(format=fmt),
+                                   self.rejected.labels(format=fmt))
+            self._by_format[fmt] = found
+        return found

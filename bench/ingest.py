@@ -110,6 +110,7 @@ class Figure:
     p99_target_ms: float | None = None
     note: str = ""
     others: float = 0.0  # cores other processes on the machine used during the measurement
+    server_cores: float = 0.0  # CPU the measured server used (HTTP figures), in cores
 
 
 @dataclass
@@ -124,6 +125,7 @@ class WrkResult:
     acked: int
     errors: list[str]
     server_cores: float = 0.0  # CPU the server used during the run, in cores (user + system)
+    worker_cores: float = 0.0  # CPU of the server's child processes (the analysis worker)
     wrk_cores: float = 0.0
     others: float = 0.0  # cores used by processes that are not this benchmark's
 
@@ -219,11 +221,14 @@ def rusage_cpu(who: int) -> float:
 
 class Meter:
     """Wall time and CPU of a measurement: ours (this process, its reaped children such as the CLI
-    or wrk, the given server processes) and everybody else's, which is interference to report."""
+    or wrk, the given server processes and their ``helpers``) and everybody else's, which is
+    interference to report. Helpers are the server's own child processes (the analysis worker):
+    part of the system under test, so not interference, but reported apart from the server."""
 
-    def __init__(self, *pids: int) -> None:
-        self.pids = pids
+    def __init__(self, *pids: int, helpers: Sequence[int] = ()) -> None:
+        self.pids, self.helpers = pids, helpers
         self.seconds = self.server_cores = self.children_cores = self.other_cores = 0.0
+        self.helper_cores = 0.0
         self._start: tuple[float, ...] = ()
 
     def __enter__(self) -> Meter:
@@ -231,15 +236,25 @@ class Meter:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        wall, busy, own, children, servers = (
+        wall, busy, own, children, servers, helpers = (
             b - a for a, b in zip(self._start, self._snapshot(), strict=True))
         self.seconds = wall
         self.server_cores, self.children_cores = servers / wall, children / wall
-        self.other_cores = max(0.0, (busy - own - children - servers) / wall)
+        self.helper_cores = helpers / wall
+        self.other_cores = max(0.0, (busy - own - children - servers - helpers) / wall)
 
     def _snapshot(self) -> tuple[float, ...]:
         return (time.perf_counter(), machine_busy(), rusage_cpu(resource.RUSAGE_SELF),
-                rusage_cpu(resource.RUSAGE_CHILDREN), sum(cpu_seconds(pid) for pid in self.pids))
+                rusage_cpu(resource.RUSAGE_CHILDREN), sum(cpu_seconds(pid) for pid in self.pids),
+                sum(cpu_seconds(pid) for pid in self.helpers))
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (``blackbox serve``: its analysis worker)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 def wait_quiet(*pids: int, limit: float = 300.0) -> None:
@@ -519,12 +534,13 @@ def run_wrk(server: Server, load: Load, seconds: int, tag: str) -> WrkResult:
     cmd = ["wrk", f"-t{load.threads}", f"-c{load.conns}", f"-d{seconds}s", "--timeout", "30s",
            "--latency", "-s", str(LUA), server.base + "/v1/events", "--", tag, str(load.batch),
            str(SESSIONS)]
-    with Meter(server.proc.pid) as meter:
+    with Meter(server.proc.pid, helpers=child_pids(server.proc.pid)) as meter:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=seconds + 120)
     if proc.returncode != 0:
         sys.exit(f"wrk failed ({proc.returncode}): {proc.stderr}{proc.stdout}")
     result = parse_wrk(proc.stdout)
     result.server_cores, result.wrk_cores = meter.server_cores, meter.children_cores
+    result.worker_cores = meter.helper_cores
     result.others = meter.other_cores
     return result
 
@@ -578,6 +594,7 @@ def http_bare(results: Results, tmp: Path, load: Load, key: str) -> None:
     purpose = "HTTP ceiling" if load.batch == 1 else "information"
     results.add(Figure(key, f"bare FastAPI endpoint, {load.name}, wrk {load.wrk_args} ({purpose})",
                        run.rps * load.batch, run.p50_ms, run.p99_ms, others=run.others,
+                       server_cores=run.server_cores,
                        note=run_note(run) + "; best of " + ", ".join(f"{r.rps:,.0f}" for r in measured)
                        + " requests/s"))
 
@@ -592,7 +609,7 @@ def http_real(results: Results, tmp: Path, load: Load, figure: Figure) -> None:
     finally:
         stop_server(server)
     figure.events_per_s, figure.p50_ms, figure.p99_ms = run.rps * load.batch, run.p50_ms, run.p99_ms
-    figure.note, figure.others = run_note(run), run.others
+    figure.note, figure.others, figure.server_cores = run_note(run), run.others, run.server_cores
     results.add(figure)
     check_server_log(results, server, load, 2)
     record_run(results, db, load, (warm, run), (appended, commits))
@@ -602,8 +619,9 @@ def http_real(results: Results, tmp: Path, load: Load, figure: Figure) -> None:
 
 
 def run_note(run: WrkResult) -> str:
+    worker = f", its analysis worker {run.worker_cores:.2f} cores" if run.worker_cores else ""
     return (f"{run.rps:,.0f} requests/s; latency: one request; CPU during the run: server "
-            f"{run.server_cores:.2f} cores, wrk {run.wrk_cores:.2f} cores")
+            f"{run.server_cores:.2f} cores{worker}, wrk {run.wrk_cores:.2f} cores")
 
 
 def check_server_log(results: Results, server: Server, load: Load, runs: int) -> None:
@@ -832,6 +850,7 @@ def reading(results: Results) -> list[str]:
         out.append(f"- One single-event request costs {us['http_single']:.0f} µs of server time "
                    f"against {us['bare_single']:.0f} µs for the bare endpoint: Blackbox adds "
                    f"{us['http_single'] - us['bare_single']:.0f} µs per request.")
+    out += budget(f)
     if {"http_batch", "bare_batch", "raw_log"} <= us.keys():
         out.append(f"- In 500-event batches an event costs {us['http_batch']:.0f} µs, of which parsing "
                    f"the HTTP body is {us['bare_batch']:.1f} µs and the raw insert "
@@ -844,6 +863,30 @@ def reading(results: Results) -> list[str]:
                    f"({floor.events_per_s:,.0f} commits/s one after another), so fsync alone would allow "
                    "far more commits per second than the HTTP runs made (events/s ÷ events/commit).")
     return out
+
+
+def budget(f: dict[str, Figure]) -> list[str]:
+    """What the targets allow per request or event, beside what this run spent (server CPU)."""
+    out = []
+    if {"http_single", "bare_single"} <= f.keys() and f["http_single"].events_per_s:
+        single, bare = f["http_single"], f["bare_single"]
+        out.append(f"- Single events at the target (70% of the bare request rate) leave "
+                   f"{1e6 / (0.70 * bare.events_per_s):.0f} µs of wall time per request; this run "
+                   f"took {1e6 / single.events_per_s:.0f} µs, with the server using "
+                   f"{single.server_cores:.2f} cores ({_cpu_us(single):.0f} µs of server CPU per "
+                   f"request; the bare endpoint: {_cpu_us(bare):.0f} µs).")
+    if {"http_batch", "raw_http"} <= f.keys() and f["http_batch"].events_per_s:
+        batch, raw = f["http_batch"], f["raw_http"]
+        out.append(f"- 500-event batches at the target (40% of raw executemany) leave "
+                   f"{1e6 / (0.40 * raw.events_per_s):.1f} µs of wall time per event; this run took "
+                   f"{1e6 / batch.events_per_s:.1f} µs, with the server using "
+                   f"{batch.server_cores:.2f} cores ({_cpu_us(batch):.1f} µs of server CPU per event).")
+    return out
+
+
+def _cpu_us(figure: Figure) -> float:
+    """Server CPU per event of an HTTP figure (per request, for single events), in µs."""
+    return figure.server_cores * 1e6 / figure.events_per_s
 
 
 def markdown(results: Results) -> str:

@@ -107,7 +107,8 @@ class Preparer:
         """The chosen format and the input's prepared chunks (lazily mapped)."""
         tops: list[TopValue] = []
         early = Prepared()
-        lines = fmt in adapter_names() and _reads_lines(get_adapter(fmt))
+        named = _named_adapter(fmt)
+        lines = named is not None and _reads_lines(named)
         for item in () if lines else top_values(data):
             if isinstance(item, BadInput):
                 self._reject(early, item.error.at(location=origin), item.text, fmt)
@@ -249,6 +250,16 @@ def _detect(tops: list[TopValue]) -> Adapter:
     for top in tops[:_DETECT_SAMPLE]:
         sample.extend(top.value if isinstance(top.value, list) else [top.value])
     return detect_adapter(sample[:_DETECT_SAMPLE])
+
+
+def _named_adapter(fmt: str) -> Adapter | None:
+    """The adapter a format names; None for ``auto`` or an unknown name (rejected later)."""
+    if fmt == AUTO:
+        return None
+    try:
+        return get_adapter(fmt)
+    except UnknownFormat:
+        return None
 
 
 def _reads_lines(adapter: Adapter) -> bool:

@@ -178,6 +178,31 @@ def test_concurrent_appends_are_group_committed_and_chain_correctly(log: EventLo
     assert log.commits <= 8 * 25
 
 
+def test_writers_of_separate_processes_race_safely_on_new_streams(store: Backend) -> None:
+    """Several logs over one database (a server and a CLI, or N workers): same new streams, same
+    records, at once. Each record is stored once, every chain is whole, session counts add up."""
+    logs = [open_log(store.url) for _ in range(4)]
+
+    def writer(log_: EventLog, w: int) -> None:
+        for n in range(30):
+            log_.append([make_event(n, stream=f"race-{n % 3}", session=f"race-{n % 3}"),
+                         make_event(1000 + w * 100 + n, stream=f"race-{n % 3}", session=f"race-{n % 3}")])
+
+    try:
+        threads = [threading.Thread(target=writer, args=(log_, w)) for w, log_ in enumerate(logs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        check = logs[0]
+        assert check.count_events() == 30 + 4 * 30  # the shared records once, each writer's own
+        assert check.verify().ok
+        assert sum(s.event_count for s in check.sessions()) == check.count_events()
+    finally:
+        for log_ in logs:
+            log_.close()
+
+
 def test_many_concurrent_batches_share_commits(log: EventLog) -> None:
     futures = [log.submit([encode(make_event(n, stream=f"b{n % 4}"))]) for n in range(400)]
     assert sum(f.result().appended for f in futures) == 400

@@ -6,7 +6,6 @@ later Kafka), which all pass one contract test suite (``tests/test_log_contract.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from typing import Protocol
@@ -68,7 +67,9 @@ class EventLog:
         return self.submit(encoded).result()
 
     async def append_encoded_async(self, encoded: Sequence[Encoded]) -> AppendOutcome:
-        return await asyncio.wrap_future(self.submit(encoded))
+        if not encoded:
+            return AppendOutcome(0, 0)
+        return await self._committer.submit_async(encoded)
 
     def submit(self, encoded: Sequence[Encoded]) -> Future[AppendOutcome]:
         if not encoded:

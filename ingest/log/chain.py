@@ -27,15 +27,17 @@ class Encoded:
 
     event: Event
     body: bytes
+    time: str  # the event's time in canonical form, as in the body: the writer's index column
 
 
 def encode(event: Event) -> Encoded:
     """Canonical body of an event; RecordError when a value can not be encoded as JSON."""
+    document = event.to_document()
     try:
-        body = orjson.dumps(event.to_document(), option=orjson.OPT_SORT_KEYS)
+        body = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError) as exc:
         raise RecordError(f"can not be stored as JSON: {exc}") from None
-    return Encoded(event, body)
+    return Encoded(event, body, str(document["time"]))
 
 
 def decode(body: bytes | str) -> Event:

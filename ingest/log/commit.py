@@ -4,15 +4,21 @@ Durability costs one fsync per commit, not per request: while a commit is in fli
 queue up, and the next commit takes all of them (up to ``max_events``). Each caller waits on its
 own future, which resolves only after the transaction holding its events has committed.
 If a combined commit fails, each batch is retried alone so one bad batch fails only its caller.
+
+The hand-offs are cheap on purpose (single-event ingest does one per request): callers enqueue on
+a C-level ``SimpleQueue`` rather than a ``Condition``, and the waiters of one commit that await
+on an event loop are resolved there with one thread-safe call, not one per waiter.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import queue
 import threading
-from collections import deque
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 
 from ingest.errors import BlackboxError, StorageError
 from ingest.log.chain import Encoded
@@ -21,15 +27,19 @@ from ingest.log.types import AppendOutcome
 log = logging.getLogger(__name__)
 
 WriteBatches = Callable[[Sequence[Sequence[Encoded]]], list[AppendOutcome]]
-_Pending = tuple[Sequence[Encoded], "Future[AppendOutcome]"]
+_Waiter = Future[AppendOutcome] | asyncio.Future[AppendOutcome]
+_Pending = tuple[Sequence[Encoded], _Waiter]
+_Result = AppendOutcome | BlackboxError
 
 
 class GroupCommitter:
     def __init__(self, write: WriteBatches, *, max_events: int = 10_000) -> None:
         self._write = write
         self._max_events = max_events
-        self._pending: deque[_Pending] = deque()
-        self._wakeup = threading.Condition()
+        # None in the queue: close() was called; commit what came before it, then stop.
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._carried: _Pending | None = None  # dequeued, but it would have overfilled a commit
+        self._lock = threading.Lock()  # orders appends against close: none is queued after None
         self._closed = False
         self.commits = 0  # observed by metrics and tests: how many transactions ran
         self._thread = threading.Thread(target=self._run, name="blackbox-writer", daemon=True)
@@ -37,35 +47,56 @@ class GroupCommitter:
 
     def submit(self, batch: Sequence[Encoded]) -> Future[AppendOutcome]:
         future: Future[AppendOutcome] = Future()
-        with self._wakeup:
-            if self._closed:
-                raise StorageError("the log is closed")
-            self._pending.append((batch, future))
-            self._wakeup.notify()
+        self._enqueue((batch, future))
+        return future
+
+    def submit_async(self, batch: Sequence[Encoded]) -> asyncio.Future[AppendOutcome]:
+        """Like ``submit``, for a caller on an event loop: the future is that loop's own."""
+        future: asyncio.Future[AppendOutcome] = asyncio.get_running_loop().create_future()
+        self._enqueue((batch, future))
         return future
 
     def close(self) -> None:
         """Commit what is queued, then stop the writer."""
-        with self._wakeup:
-            self._closed = True
-            self._wakeup.notify()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._queue.put(None)
         self._thread.join()
 
-    def _run(self) -> None:
-        while (taken := self._take()) is not None:
-            self._commit(taken)
+    def _enqueue(self, pending: _Pending) -> None:
+        with self._lock:
+            if self._closed:
+                raise StorageError("the log is closed")
+            self._queue.put(pending)
 
-    def _take(self) -> list[_Pending] | None:
-        with self._wakeup:
-            while not self._pending and not self._closed:
-                self._wakeup.wait()
-            taken: list[_Pending] = []
-            size = 0
-            while self._pending and (not taken or size + len(self._pending[0][0]) <= self._max_events):
-                item = self._pending.popleft()
-                taken.append(item)
-                size += len(item[0])
-            return taken or None
+    def _run(self) -> None:
+        closed = False
+        while not closed:
+            taken, closed = self._take()
+            if taken:
+                self._commit(taken)
+
+    def _take(self) -> tuple[list[_Pending], bool]:
+        """What is queued (waiting for a first append), up to ``max_events``; and whether the log
+        was closed after it."""
+        first = self._carried if self._carried is not None else self._queue.get()
+        self._carried = None
+        if first is None:
+            return [], True
+        taken, size = [first], len(first[0])
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return taken, False
+            if item is None:
+                return taken, True
+            if size + len(item[0]) > self._max_events:
+                self._carried = item
+                return taken, False
+            taken.append(item)
+            size += len(item[0])
 
     def _commit(self, taken: list[_Pending]) -> None:
         try:
@@ -75,11 +106,42 @@ class GroupCommitter:
                 for item in taken:
                     self._commit([item])
                 return
-            taken[0][1].set_exception(_as_blackbox_error(exc))
+            _settle(taken, [_as_blackbox_error(exc)])
             return
         self.commits += 1
-        for (_, future), outcome in zip(taken, outcomes, strict=True):
-            future.set_result(outcome)
+        _settle(taken, outcomes)
+
+
+def _settle(taken: list[_Pending], results: Sequence[_Result]) -> None:
+    """Resolve each waiter: thread futures here, loop futures in one call per loop."""
+    on_loops: defaultdict[asyncio.AbstractEventLoop, list[tuple[_Waiter, _Result]]] = defaultdict(list)
+    for (_, waiter), result in zip(taken, results, strict=True):
+        if isinstance(waiter, asyncio.Future):
+            on_loops[waiter.get_loop()].append((waiter, result))
+        else:
+            _resolve(waiter, result)
+    for loop, settled in on_loops.items():
+        try:
+            loop.call_soon_threadsafe(_resolve_all, settled)
+        except RuntimeError:  # the loop is closed: nobody awaits these any more
+            log.debug("event loop closed before %d appends were acknowledged", len(settled))
+
+
+def _resolve_all(settled: list[tuple[_Waiter, _Result]]) -> None:
+    for waiter, result in settled:
+        _resolve(waiter, result)
+
+
+def _resolve(waiter: _Waiter, result: _Result) -> None:
+    if waiter.done():  # the caller gave up (cancelled); its events are committed all the same
+        return
+    try:
+        if isinstance(result, BlackboxError):
+            waiter.set_exception(result)
+        else:
+            waiter.set_result(result)
+    except InvalidStateError:  # a thread future cancelled between the check and here
+        pass
 
 
 def _as_blackbox_error(exc: Exception) -> BlackboxError:

@@ -16,6 +16,10 @@ from sqlalchemy.exc import ArgumentError
 
 from ingest.errors import ConfigError
 
+# How the SQLite writer begins a transaction: with the write lock, so the chain heads it reads can
+# not change under it. The log's write path issues it itself (it runs below SQLAlchemy's Connection).
+WRITER_BEGIN = "BEGIN IMMEDIATE"
+
 
 def normalize_url(url: str) -> str:
     """Accept ``postgresql://`` and ``postgres://`` as the psycopg 3 driver; check the scheme."""
@@ -46,7 +50,7 @@ def _sqlite_engines(url: str, database: str | None) -> tuple[Engine, Engine]:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     writer = create_engine(url, pool_size=1, max_overflow=0)
     reader = create_engine(url, pool_size=8, max_overflow=8)
-    _configure_sqlite(writer, begin="BEGIN IMMEDIATE")
+    _configure_sqlite(writer, begin=WRITER_BEGIN)
     _configure_sqlite(reader, begin="BEGIN")
     return writer, reader
 

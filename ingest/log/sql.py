@@ -1,9 +1,10 @@
 """The SQL recorder: one implementation for SQLite (embedded default) and PostgreSQL.
 
-Dialect differences are confined to engine set-up, triggers and the upsert construct. All writes
-of one group commit happen in one transaction: dedupe against stored ids, lock and advance the
-chain heads, insert the events (one executemany), update the projections, commit. The commit is
-durable (SQLite WAL with ``synchronous=FULL``; PostgreSQL's own commit) before any caller is told.
+Dialect differences are confined to engine set-up, triggers and placeholders. All writes of one
+group commit happen in one transaction: dedupe against stored ids, lock and advance the chain
+heads, insert the events (one executemany), update the projections, commit. The commit is durable
+(SQLite WAL with ``synchronous=FULL``; PostgreSQL's own commit) before any caller is told. The
+write path is SQL text on the driver's cursor (``ingest.log.statements``); reads use SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, insert, select, text, update
+from sqlalchemy import PoolProxiedConnection, func, insert, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -23,7 +24,8 @@ from ingest.envelope import format_time, parse_time, utc_now
 from ingest.errors import StorageError, TamperError
 from ingest.log import schema
 from ingest.log.chain import GENESIS_HASH, Encoded, chain_hash, decode
-from ingest.log.engines import make_engines
+from ingest.log.engines import WRITER_BEGIN, make_engines
+from ingest.log.statements import WriteStatements
 from ingest.log.types import (
     AppendOutcome,
     Recorded,
@@ -46,8 +48,11 @@ class SqlRecorder:
         self._writer, self._reader = make_engines(url)
         self.dialect = self._writer.dialect.name
         self._insert = pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert
-        self._insert_events_sql = _insert_events_sql(self._writer.dialect.paramstyle)
-        self._read_all_sql = _read_all_sql(self._writer.dialect.paramstyle)
+        paramstyle = self._writer.dialect.paramstyle
+        self._sql = WriteStatements(paramstyle, lock_rows=self.dialect == "postgresql")
+        self._begin = WRITER_BEGIN if self.dialect == "sqlite" else None  # psycopg begins by itself
+        self._dbapi = self._writer.dialect.loaded_dbapi  # the write path sees the driver's errors
+        self._read_all_sql = _read_all_sql(paramstyle)
         with storage_errors("create the schema"):
             self._create_schema()
 
@@ -71,17 +76,39 @@ class SqlRecorder:
         """Append several callers' batches in one transaction; one outcome per batch."""
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
-                with self._writer.begin() as conn:
-                    return self._write_in(conn, batches)
-            except sa_exc.IntegrityError as exc:
+                with self._write_transaction() as cursor:
+                    return self._write_in(cursor, batches)
+            except self._dbapi.IntegrityError as exc:
                 if attempt == _WRITE_ATTEMPTS:
-                    raise StorageError(f"append failed: {exc.orig}") from None
-            except sa_exc.SQLAlchemyError as exc:
+                    raise StorageError(f"append failed: {exc}") from None
+            except (self._dbapi.Error, sa_exc.SQLAlchemyError) as exc:
                 raise _converted(exc, "append") from None
         raise AssertionError("unreachable")
 
-    def _write_in(self, conn: Connection, batches: Sequence[Sequence[Encoded]]) -> list[AppendOutcome]:
-        seen = self._existing_ids(conn, [e.event.id for batch in batches for e in batch])
+    @contextmanager
+    def _write_transaction(self) -> Iterator[Any]:
+        """A DBAPI cursor in one transaction on the writer connection, committed on a clean exit.
+
+        Below SQLAlchemy's ``Connection`` on purpose (see ``ingest.log.statements``): its
+        begin/commit bookkeeping alone cost more than the commit's statements. The commit goes
+        through the dialect all the same, so it stays where SQLAlchemy (and bench tooling) put it.
+        """
+        raw = self._writer.raw_connection()
+        try:
+            cursor = raw.cursor()
+            if self._begin is not None:  # SQLite: take the write lock before reading the heads
+                cursor.execute(self._begin)
+            try:
+                yield cursor
+                self._writer.dialect.do_commit(raw)  # durable (synchronous=FULL) when it returns
+            except BaseException:
+                _roll_back(raw)
+                raise
+        finally:
+            raw.close()  # back to the pool
+
+    def _write_in(self, cursor: Any, batches: Sequence[Sequence[Encoded]]) -> list[AppendOutcome]:
+        seen = self._existing_ids(cursor, [e.event.id for batch in batches for e in batch])
         fresh: list[Encoded] = []
         outcomes = []
         for batch in batches:
@@ -89,20 +116,21 @@ class SqlRecorder:
             fresh.extend(new)
             outcomes.append(AppendOutcome(appended=len(new), duplicates=len(batch) - len(new)))
         if fresh:
-            self._insert_chained(conn, fresh)
-            self._update_sessions(conn, fresh)
+            self._insert_chained(cursor, fresh)
+            summaries = _summarise_sessions(fresh)
+            if summaries:
+                cursor.executemany(self._sql.upsert_sessions, summaries)
         return outcomes
 
-    def _existing_ids(self, conn: Connection, ids: list[str]) -> set[str]:
+    def _existing_ids(self, cursor: Any, ids: list[str]) -> set[str]:
         found: set[str] = set()
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), _ID_CHUNK):
-            chunk = unique[start : start + _ID_CHUNK]
-            found.update(conn.scalars(select(schema.events.c.id).where(schema.events.c.id.in_(chunk))))
+        for chunk in _chunked(list(dict.fromkeys(ids))):
+            cursor.execute(self._sql.existing_ids(len(chunk)), chunk)
+            found.update(row[0] for row in cursor.fetchall())
         return found
 
-    def _insert_chained(self, conn: Connection, fresh: list[Encoded]) -> None:
-        heads = self._lock_heads(conn, {e.event.stream: e.event.source for e in fresh})
+    def _insert_chained(self, cursor: Any, fresh: list[Encoded]) -> None:
+        heads = self._lock_heads(cursor, {e.event.stream: e.event.source for e in fresh})
         rows = []
         for encoded in fresh:
             event = encoded.event
@@ -111,48 +139,23 @@ class SqlRecorder:
             digest = chain_hash(last_hash, seq, encoded.body)
             heads[event.stream] = (seq, digest)
             rows.append(_event_row(encoded, seq, last_hash, digest))
-        conn.exec_driver_sql(self._insert_events_sql, rows)
-        conn.execute(
-            update(schema.streams)
-            .where(schema.streams.c.stream == bindparam("b_stream"))
-            .values(last_seq=bindparam("b_seq"), last_hash=bindparam("b_hash")),
-            [{"b_stream": s, "b_seq": seq, "b_hash": h} for s, (seq, h) in heads.items()],
-        )
+        cursor.executemany(self._sql.insert_events, rows)
+        cursor.executemany(self._sql.update_heads,
+                           [(seq, digest, stream) for stream, (seq, digest) in heads.items()])
 
-    def _lock_heads(self, conn: Connection, sources: dict[str, str]) -> dict[str, tuple[int, str]]:
-        """Current (seq, hash) of each stream, locked until commit (SQLite: BEGIN IMMEDIATE)."""
+    def _lock_heads(self, cursor: Any, sources: dict[str, str]) -> dict[str, tuple[int, str]]:
+        """Current (seq, hash) of each stream, locked until commit (SQLite: BEGIN IMMEDIATE).
+
+        New streams get a genesis head first (a no-op for existing ones), so every head has a
+        row to lock; a PostgreSQL writer inserting the same new head waits for the other's commit.
+        """
         names = sorted(sources)  # a fixed lock order: concurrent PostgreSQL writers never deadlock
-        new_heads = [{"stream": s, "source": sources[s], "last_seq": 0, "last_hash": GENESIS_HASH}
-                     for s in names]
-        conn.execute(self._insert(schema.streams).on_conflict_do_nothing(), new_heads)
+        cursor.executemany(self._sql.insert_heads, [(s, sources[s], GENESIS_HASH) for s in names])
         heads: dict[str, tuple[int, str]] = {}
-        for start in range(0, len(names), _ID_CHUNK):
-            query = select(schema.streams.c.stream, schema.streams.c.last_seq,
-                           schema.streams.c.last_hash).where(
-                schema.streams.c.stream.in_(names[start : start + _ID_CHUNK])
-            ).order_by(schema.streams.c.stream)
-            if self.dialect == "postgresql":
-                query = query.with_for_update()
-            heads.update({row.stream: (row.last_seq, row.last_hash) for row in conn.execute(query)})
+        for chunk in _chunked(names):
+            cursor.execute(self._sql.heads(len(chunk)), chunk)
+            heads.update((stream, (seq, digest)) for stream, seq, digest in cursor.fetchall())
         return heads
-
-    def _update_sessions(self, conn: Connection, fresh: list[Encoded]) -> None:
-        summaries = _summarise_sessions(fresh)
-        if not summaries:
-            return
-        table = schema.sessions
-        stmt = self._insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.session_id],
-            set_={
-                "event_count": table.c.event_count + stmt.excluded.event_count,
-                "first_time": case((stmt.excluded.first_time < table.c.first_time,
-                                    stmt.excluded.first_time), else_=table.c.first_time),
-                "last_time": case((stmt.excluded.last_time > table.c.last_time,
-                                   stmt.excluded.last_time), else_=table.c.last_time),
-            },
-        )
-        conn.execute(stmt, summaries)
 
     def record_rejects(self, rejects: Sequence[Rejected]) -> None:
         if not rejects:
@@ -249,18 +252,6 @@ def _unseen(batch: Sequence[Encoded], seen: set[str]) -> list[Encoded]:
     return new
 
 
-_EVENT_COLUMNS = ("id", "stream", "seq", "session_id", "source", "kind", "time", "body",
-                  "prev_hash", "hash")
-
-
-def _insert_events_sql(paramstyle: str) -> str:
-    """The hot INSERT, executed at driver level: SQLAlchemy's per-row parameter processing cost
-    about 15% of batch ingest, and these columns need no type conversion."""
-    marker = "?" if paramstyle == "qmark" else "%s"
-    return (f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
-            f"VALUES ({', '.join([marker] * len(_EVENT_COLUMNS))})")
-
-
 def _read_all_sql(paramstyle: str) -> str:
     marker = "?" if paramstyle == "qmark" else "%s"
     return ("SELECT position, seq, body, prev_hash, hash FROM events "
@@ -268,25 +259,39 @@ def _read_all_sql(paramstyle: str) -> str:
 
 
 def _event_row(encoded: Encoded, seq: int, prev_hash: str, digest: str) -> tuple[Any, ...]:
-    """Values in ``_EVENT_COLUMNS`` order."""
+    """Values in ``EVENT_COLUMNS`` order."""
     event = encoded.event
     return (event.id, event.stream, seq, event.session_id, event.source, str(event.kind),
-            format_time(event.time), encoded.body, prev_hash, digest)
+            encoded.time, encoded.body, prev_hash, digest)
 
 
-def _summarise_sessions(fresh: Iterable[Encoded]) -> list[dict[str, Any]]:
+def _summarise_sessions(fresh: Iterable[Encoded]) -> list[tuple[Any, ...]]:
+    """Per session of a commit, values in ``SESSION_COLUMNS`` order."""
     grouped: dict[str, list[str]] = defaultdict(list)
     sources: dict[str, str] = {}
     for encoded in fresh:
         event = encoded.event
         if event.session_id is not None:
-            grouped[event.session_id].append(format_time(event.time))
+            grouped[event.session_id].append(encoded.time)
             sources.setdefault(event.session_id, event.source)
-    return [{"session_id": sid, "source": sources[sid], "first_time": min(times),
-             "last_time": max(times), "event_count": len(times)} for sid, times in grouped.items()]
+    return [(sid, sources[sid], min(times), max(times), len(times)) for sid, times in grouped.items()]
 
 
-def _converted(exc: sa_exc.SQLAlchemyError, action: str) -> StorageError:
+def _chunked(values: list[str]) -> Iterator[list[str]]:
+    """Bounded IN lists: SQLite caps the number of bound parameters."""
+    for start in range(0, len(values), _ID_CHUNK):
+        yield values[start : start + _ID_CHUNK]
+
+
+def _roll_back(raw: PoolProxiedConnection) -> None:
+    try:
+        raw.rollback()
+    except Exception:  # the connection is broken: the pool must not hand it out again
+        raw.invalidate()
+
+
+def _converted(exc: Exception, action: str) -> StorageError:
+    """SQLAlchemy's errors wrap the driver's (``orig``); the write path sees the driver's own."""
     message = str(getattr(exc, "orig", None) or exc)
     if "append-only" in message:
         return TamperError(f"{action}: {message.splitlines()[0]}")
