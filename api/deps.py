@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.keys import Principal, Scope
+from api.keys import KeyStore, Principal, Scope
 from api.metrics import Metrics
 from api.services import Services
 
@@ -37,19 +37,31 @@ _SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 def request_token(request: Request) -> str | None:
-    """The key a request presents: header first; the UI's cookie only on GET/HEAD, so a cookie
-    (which a browser attaches on its own) can read pages and data but never change anything."""
+    """The key a request presents in a header (``Authorization: Bearer`` or ``X-API-Key``)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    if key := request.headers.get("x-api-key"):
-        return key
-    return request.cookies.get(KEY_COOKIE) if request.method in _SAFE_METHODS else None
+    return request.headers.get("x-api-key")
+
+
+def authenticate(request: Request, keys: KeyStore) -> Principal:
+    """The caller: by a header key; else by the UI's cookie, on GET/HEAD only and with the read
+    scope only (a browser attaches a cookie on its own: it may read pages and data, never change
+    anything, and an admin's sign-in does not open the admin endpoints to it)."""
+    token = request_token(request)
+    if token is not None or request.method not in _SAFE_METHODS:
+        return keys.authenticate(token)
+    cookie = request.cookies.get(KEY_COOKIE)
+    caller = keys.authenticate(cookie)
+    if cookie is None or caller.key_id is None:
+        return caller
+    readable = Scope.READ in caller.scopes or Scope.ADMIN in caller.scopes
+    return Principal(caller.key_id, frozenset({Scope.READ}) if readable else frozenset())
 
 
 def requires(scope: Scope) -> object:
     async def check(request: Request, services: ServicesDep) -> Principal:
-        caller = services.keys.authenticate(request_token(request))
+        caller = authenticate(request, services.keys)
         caller.require(scope)
         return caller
 
@@ -72,7 +84,7 @@ class Ingestion:
 
 async def ingestion(request: Request) -> Ingestion:
     state = request.app.state
-    caller = state.services.keys.authenticate(request_token(request))
+    caller = state.services.keys.authenticate(request_token(request))  # ingest: header keys only
     caller.require(Scope.INGEST)
     return Ingestion(state.services, state.metrics, caller)
 

@@ -210,6 +210,9 @@ def test_sign_in_sets_a_strict_http_only_cookie_that_only_reads(client: TestClie
     # A cookie rides along on any request the browser makes: it never authorizes a change.
     write = client.post("/v1/events", content=orjson.dumps([envelope(1)]))
     assert write.status_code == 401
+    # Nor does an admin's sign-in open the admin endpoints to the browser: the cookie only reads.
+    assert client.get("/v1/webhooks").status_code == 403
+    assert client.get("/v1/webhooks", headers={"X-API-Key": admin_key}).status_code == 200
     out = client.post("/logout", follow_redirects=False)
     assert out.status_code == 303 and 'blackbox_key=""' in out.headers["set-cookie"]
     client.cookies.clear()

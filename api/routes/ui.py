@@ -3,7 +3,7 @@ server-sent event stream of changes.
 
 Pages need the read scope like every read endpoint. A browser can't attach an Authorization
 header to a page load, so the sign-in form stores the key in an HttpOnly, SameSite=Strict cookie
-that ``api.deps.request_token`` accepts on GET/HEAD only.
+that ``api.deps.authenticate`` accepts on GET/HEAD only, with the read scope only.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from analyzer.history import Replay, newer_records, start_replay
 from analyzer.projector import CHECKPOINT
-from api.deps import KEY_COOKIE, CanRead, ServicesDep, request_token
+from api.deps import KEY_COOKIE, CanRead, ServicesDep, authenticate
 from api.keys import Scope
 from api.responses import JsonResponse, large_json
 from api.routes.read import recorded_json
@@ -64,7 +64,7 @@ def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
 def _page_access(request: Request, services: Services) -> tuple[bool, HTMLResponse | None]:
     """(signed in with a key, None) when the caller may read; else (False, the page to show)."""
     try:
-        caller = services.keys.authenticate(request_token(request))
+        caller = authenticate(request, services.keys)
         caller.require(Scope.READ)
     except ScopeError:
         return False, _page("login.html", 403, title="Sign in", page="login", next=request.url.path,
