@@ -155,18 +155,20 @@ def test_the_exporter_reports_a_missing_kaleido(monkeypatch: pytest.MonkeyPatch)
     assert png.data is None and png.reason == "the image exporter (kaleido) is not installed"
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+def _chromium() -> str:
+    """Debian's chromium, which the browser tests need (.ci/run installs it): missing, they fail."""
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is required (.ci/run installs it)"
+    return executable
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_chromium() is None, reason="no Chromium to render the HTML (CI installs it)")
 def test_html_renders_and_prints_in_a_browser(tmp_path: Path, shared_data: Path) -> None:
     db = f"sqlite:///{tmp_path / 's.db'}"
     ingest(db, *incident_files(shared_data, INCIDENT))
     page = tmp_path / "report.html"
     cli("report", label(shared_data, INCIDENT)["session_id"], "--db", db, "-o", str(page))
-    browser = [str(_chromium()), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+    browser = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                "--no-pdf-header-footer"]
     shot, pdf = tmp_path / "report.png", tmp_path / "report.pdf"
     subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1200,3000", page.as_uri()],
@@ -178,9 +180,8 @@ def test_html_renders_and_prints_in_a_browser(tmp_path: Path, shared_data: Path)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_chromium() is None, reason="no Chromium for the image export (CI installs it)")
 def test_the_real_exporter_makes_a_png(tmp_path: Path, shared_data: Path) -> None:
-    pytest.importorskip("kaleido", reason="the optional PNG export (pip install 'blackbox[png]')")
+    _chromium()  # kaleido (in the test extra) drives it
     db = f"sqlite:///{tmp_path / 'k.db'}"
     ingest(db, *incident_files(shared_data, INCIDENT))
     out = tmp_path / "pm.md"
