@@ -86,9 +86,9 @@ class Analyzer:
         self.threshold = threshold if threshold is not None else configured_threshold(self.model)
         self._features: dict[str, SessionFeatures] = {}
         self._effect_events: dict[str, dict[str, None]] = {}  # session -> linked cloud event ids
-        # Every link as it is made, (session, cloud event id): the projector persists them from
-        # where it last read, so a session's history never needs the whole log replayed.
-        self.link_journal: list[tuple[str, str]] = []
+        # Links made since the projector last took them, (session, ordinal in the session, cloud
+        # event id): it stores them, so a session's history never needs the whole log replayed.
+        self._new_links: list[tuple[str, int, str]] = []
         self._actions: dict[str, Counter[tuple[str, str]]] = {}
 
     def feed(self, event: Event) -> set[str]:
@@ -117,6 +117,11 @@ class Analyzer:
     def effect_event_ids(self, session_id: str) -> list[str]:
         """The cloud audit events linked to the session's calls, in the order they were linked."""
         return list(self._effect_events.get(session_id, ()))
+
+    def take_new_links(self) -> list[tuple[str, int, str]]:
+        """The links made since the last call, numbered per session in the order they were made."""
+        taken, self._new_links = self._new_links, []
+        return taken
 
     def risk(self, session_id: str) -> float:
         """P(the session is doing something unsafe | its events so far), from the risk model."""
@@ -288,7 +293,7 @@ class Analyzer:
             for effect in effects:
                 if effect.event_id not in known:
                     known[effect.event_id] = None
-                    self.link_journal.append((session.session_id, effect.event_id))
+                    self._new_links.append((session.session_id, len(known) - 1, effect.event_id))
 
     def _record_inspection(self, session: SessionState, call: Call, event: Event, index: int) -> None:
         kinds = call.action.inspects or (InspectKind.READ,)

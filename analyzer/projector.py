@@ -50,8 +50,6 @@ class Projector:
         self._warm = False
         self._on_change = on_change
         self._lock = threading.RLock()
-        self._journal_read = 0  # how much of the analyzer's link journal is stored
-        self._link_counts: dict[str, int] = {}  # links stored per session
 
     def catch_up(self) -> int:
         """Process every event appended so far; returns how many were new to the projections.
@@ -87,7 +85,6 @@ class Projector:
         with self._lock:
             self.store.reset()
             self.analyzer, self.position, self._warm = Analyzer(), 0, True
-            self._journal_read, self._link_counts = 0, {}
         return self.catch_up()
 
     def _wait_for_writer(self, timeout: float = WAIT_SECONDS) -> None:
@@ -110,25 +107,10 @@ class Projector:
             self.analyzer.feed_all(r.event for r in batch)
             self.position = batch[-1].position
         self._warm = True
-        self._skip_stored_links()
+        self.analyzer.take_new_links()  # made up to the checkpoint: stored already
 
     def _new_links(self) -> list[Link]:
-        """The links made since the last commit, numbered per session."""
-        journal = self.analyzer.link_journal
-        links = []
-        for session_id, event_id in journal[self._journal_read:]:
-            n = self._link_counts.get(session_id, 0)
-            links.append(Link(session_id, n, event_id))
-            self._link_counts[session_id] = n + 1
-        self._journal_read = len(journal)
-        return links
-
-    def _skip_stored_links(self) -> None:
-        """After a warm-up replay: the links made up to the checkpoint are already stored."""
-        self._link_counts = {}
-        for session_id, _ in self.analyzer.link_journal:
-            self._link_counts[session_id] = self._link_counts.get(session_id, 0) + 1
-        self._journal_read = len(self.analyzer.link_journal)
+        return [Link(*link) for link in self.analyzer.take_new_links()]
 
     def _reports(self, session_ids: set[str]) -> list[SessionReport]:
         reports = [self.analyzer.report(s) for s in sorted(session_ids)]

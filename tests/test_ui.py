@@ -33,10 +33,6 @@ DELETE_CALL = "toolu_01kjTnhNckHiApaBkCj9bk2n"
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
-
-
-
-
 def load_incidents(client: TestClient, shared_data: Path) -> None:
     for folder in (UNSAFE, TWIN):
         for fmt, name in (("claude-code", "transcript.jsonl"), ("railway-audit", "railway-audit.json")):
