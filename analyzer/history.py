@@ -102,6 +102,10 @@ class Replay:
     def records(self) -> int:
         return len(self._records)
 
+    def recorded_since(self, count: int) -> list[Recorded]:
+        """The records fed after the first ``count``."""
+        return self._records[count:]
+
     @property
     def analyzer(self) -> Analyzer:
         """The analyzer fed this session (and its linked cloud records) so far."""
@@ -204,11 +208,11 @@ def session_history(log: EventLog, projector: Projector, session_id: str, *,
 
 
 def start_replay(log: EventLog, projector: Projector, session_id: str, *,
-                 policy: GuardPolicy | None = None) -> Replay:
+                 policy: GuardPolicy | None = None, wait: bool = True) -> Replay:
     """A resumable replay of the session as the log holds it now."""
-    analyzer = projector.analyzer
+    analyzer = projector.analyzer  # its model and threshold, not its state
     replayed = Replay(session_id, model=analyzer.model, threshold=analyzer.threshold, policy=policy)
-    replayed.extend(session_records(log, projector, session_id))
+    replayed.extend(session_records(log, projector, session_id, wait=wait))
     return replayed
 
 
@@ -219,29 +223,33 @@ def newer_records(log: EventLog, projector: Projector, replayed: Replay, *,
                            linked_known=replayed.linked, wait=wait)
 
 
-class SessionAnalyzers:
-    """Live analyzers of single sessions, for questions about one session (the guard's).
+class Replays:
+    """Resumable replays of single sessions, each brought up to the log's end when asked about.
 
-    Each is a resumable replay of the session's events and its linked cloud records, brought up
-    to the log's end on every question: no process has to hold an analyzer of the whole log to
-    answer "may this session run that?", and the answer is the one the session's history gives.
-    Least recently asked sessions are dropped past ``size`` sessions or ``max_records`` records.
+    ``start(session_id)`` replays a session as the log holds it; ``newer(replay)`` lists what it
+    gained since. A newer record that belongs *before* what was fed (a cloud record stored
+    earlier and linked only now) cannot be appended: the session is replayed again from the
+    start, so a replay always equals a fresh one. Questions about one session wait for one
+    refresh instead of each doing their own; other sessions are not held up. Least recently asked
+    sessions are dropped past ``size`` sessions or ``max_records`` records (``on_evict`` hears).
     """
 
-    def __init__(self, log: EventLog, projector: Projector, *, size: int = 64,
-                 max_records: int = 200_000) -> None:
-        self._log, self._projector = log, projector
+    def __init__(self, start: Callable[[str], Replay], newer: Callable[[Replay], list[Recorded]], *,
+                 size: int = 64, max_records: int = 200_000,
+                 on_evict: Callable[[str], None] | None = None) -> None:
+        self._start, self._newer = start, newer
         self._size, self._max_records = size, max_records
+        self._on_evict = on_evict
         self._replays: OrderedDict[str, Replay] = OrderedDict()
         self._gates: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def consult(self, session_id: str, question: Callable[[Analyzer], T]) -> T:
+    def consult(self, session_id: str, question: Callable[[Replay], T]) -> T:
         with self._lock:
             gate = self._gates.setdefault(session_id, threading.Lock())
         with gate:
             replayed = self._current(session_id)
-            answer = question(replayed.analyzer)
+            answer = question(replayed)
         with self._lock:
             self._replays[session_id] = replayed
             self._replays.move_to_end(session_id)
@@ -252,14 +260,11 @@ class SessionAnalyzers:
         with self._lock:
             replayed = self._replays.get(session_id)
         if replayed is not None:
-            newer = newer_records(self._log, self._projector, replayed, wait=False)
+            newer = self._newer(replayed)
             if not newer or newer[0].position > replayed.position:
                 replayed.extend(newer)
                 return replayed
-        analyzer = self._projector.analyzer  # its model and threshold, not its state
-        fresh = Replay(session_id, model=analyzer.model, threshold=analyzer.threshold)
-        fresh.extend(session_records(self._log, self._projector, session_id, wait=False))
-        return fresh
+        return self._start(session_id)
 
     def _evict(self) -> None:
         held = sum(r.records for r in self._replays.values())
@@ -267,3 +272,25 @@ class SessionAnalyzers:
             gone_id, gone = self._replays.popitem(last=False)
             self._gates.pop(gone_id, None)
             held -= gone.records
+            if self._on_evict is not None:
+                self._on_evict(gone_id)
+
+
+class SessionAnalyzers:
+    """Live analyzers of single sessions, for questions about one session (the guard's).
+
+    Each is a resumable replay of the session's events and its linked cloud records: no process
+    has to hold an analyzer of the whole log to answer "may this session run that?", and the
+    answer is the one the session's history gives. The guard answers at once, with the links
+    stored so far (it does not wait for the analysis to reach the log's end).
+    """
+
+    def __init__(self, log: EventLog, projector: Projector, *, size: int = 64,
+                 max_records: int = 200_000) -> None:
+        self._replays = Replays(
+            lambda session_id: start_replay(log, projector, session_id, wait=False),
+            lambda replayed: newer_records(log, projector, replayed, wait=False),
+            size=size, max_records=max_records)
+
+    def consult(self, session_id: str, question: Callable[[Analyzer], T]) -> T:
+        return self._replays.consult(session_id, lambda replayed: question(replayed.analyzer))

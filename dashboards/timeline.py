@@ -13,14 +13,12 @@ risk curve keeps only the points where the risk moved.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from analyzer.actions import classify
-from analyzer.history import Replay, RiskPoint, SessionHistory
+from analyzer.history import Replay, Replays, RiskPoint, SessionHistory
 from ingest.envelope import Event, EventKind, format_time
 from ingest.log import Recorded
 
@@ -225,67 +223,40 @@ class Cached:
     markers: tuple[Marker, ...]
 
 
-@dataclass(slots=True)
-class _Entry:
+@dataclass(frozen=True, slots=True)
+class _View:
     replay: Replay
+    records: int  # how many of its records the view shows
     cached: Cached
 
 
 class HistoryCache:
-    """Replayed sessions, kept resumable: a running session's page asks again after each append,
-    and only what was appended since is replayed (a full replay costs ~0.1 ms per event).
-
-    ``start(session_id)`` replays a session as the log holds it; ``newer(replay)`` lists the
-    records it gained since. A newer record that belongs *before* what was fed (a cloud record
-    stored earlier and linked only now) cannot be appended to the replay: the session is then
-    replayed again from the start, so the result is always what a fresh replay would give.
-    """
+    """Replayed sessions for the timeline, kept resumable (``analyzer.history.Replays``): a
+    running session's page asks again after each append, and only what was appended since is
+    replayed (a full replay costs ~0.1 ms per event) and turned into markers."""
 
     def __init__(self, start: Callable[[str], Replay], newer: Callable[[Replay], list[Recorded]],
                  *, size: int = 16, max_records: int = 100_000) -> None:
-        self._start = start
-        self._newer = newer
-        self._size = size
         # A history holds every record with its native body: bound the memory by records too.
-        self._max_records = max_records
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._gates: dict[str, threading.Lock] = {}
-        self._lock = threading.Lock()
+        self._replays = Replays(start, newer, size=size, max_records=max_records,
+                                on_evict=self._forget)
+        self._views: dict[str, _View] = {}
 
     def get(self, session_id: str) -> Cached:
-        """Viewers of one running session wait for a single replay instead of each doing their
-        own; other sessions are not held up by it."""
-        with self._lock:
-            gate = self._gates.setdefault(session_id, threading.Lock())
-        with gate:
-            with self._lock:
-                hit = self._entries.get(session_id)
-            entry = self._refreshed(hit) if hit is not None else None
-            if entry is None:
-                replayed = self._start(session_id)
-                history = replayed.history()
-                entry = _Entry(replayed, Cached(history, tuple(marker_of(r) for r in history.records)))
-            with self._lock:
-                self._entries[session_id] = entry
-                self._entries.move_to_end(session_id)
-                self._evict()
-            return entry.cached
+        return self._replays.consult(session_id, self._view)
 
-    def _refreshed(self, entry: _Entry) -> _Entry | None:
-        """The entry brought up to date by resuming its replay; None when it must start over."""
-        newer = self._newer(entry.replay)
-        if not newer:
-            return entry
-        if newer[0].position <= entry.replay.position:
-            return None
-        entry.replay.extend(newer)
-        markers = entry.cached.markers + tuple(marker_of(r) for r in newer)
-        return _Entry(entry.replay, Cached(entry.replay.history(), markers))
+    def _view(self, replay: Replay) -> Cached:
+        """The replay as history and markers, reusing the markers of the records shown before."""
+        held = self._views.get(replay.session_id)
+        if held is not None and held.replay is not replay:
+            held = None  # replayed from the start: nothing shown before carries over
+        if held is not None and held.records == replay.records:
+            return held.cached
+        shown = held.cached.markers if held is not None else ()
+        added = replay.recorded_since(held.records if held is not None else 0)
+        cached = Cached(replay.history(), shown + tuple(marker_of(r) for r in added))
+        self._views[replay.session_id] = _View(replay, replay.records, cached)
+        return cached
 
-    def _evict(self) -> None:
-        """Least recently used first; the newest entry stays even if it alone is over budget."""
-        held = sum(len(e.cached.markers) for e in self._entries.values())
-        while len(self._entries) > 1 and (len(self._entries) > self._size or held > self._max_records):
-            evicted, gone = self._entries.popitem(last=False)
-            self._gates.pop(evicted, None)
-            held -= len(gone.cached.markers)
+    def _forget(self, session_id: str) -> None:
+        self._views.pop(session_id, None)
