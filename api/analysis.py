@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Protocol, cast
@@ -20,21 +21,30 @@ from analyzer.projector import Projector
 from api.services import Services
 from api.wakeup import PipeSignal, Wakeup
 from api.webhooks.delivery import DeliveryWorker
+from ingest.log.process import name_this_process
 from ingest.settings import Settings
 
 logger = logging.getLogger("blackbox.analysis")
 
 POLL_SECONDS = 0.25
+# Rounds start at most this often. A round has fixed costs (reading the log's end, one
+# transaction of projections, its fsync) whatever it carries: woken by every append under a
+# sustained load of single events, the worker spent more CPU on them than the server spent
+# ingesting. The first append after a quiet spell is analysed at once; under load, a round
+# carries what arrived in the last few milliseconds.
+MIN_ROUND_SECONDS = 0.05
 STOP_SECONDS = 15.0
 READY_SECONDS = 30.0
 PARENT_CHECK_SECONDS = 0.5
+WORKER_NAME = "blackbox-worker"
 
 
 class AnalysisWorker:
     def __init__(self, projector: Projector, *, poll: float = POLL_SECONDS,
-                 wake: Wakeup | None = None) -> None:
+                 wake: Wakeup | None = None, min_round: float = MIN_ROUND_SECONDS) -> None:
         self._projector = projector
         self._poll = poll
+        self._min_round = min_round
         self._wake: Wakeup = wake or threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="blackbox-analysis", daemon=True)
@@ -49,12 +59,14 @@ class AnalysisWorker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             self._wake.clear()  # before catching up: an append meanwhile wakes the next round
             try:
                 self._projector.catch_up()
             except Exception:
                 logger.exception("analysis failed; retrying")
             self._wake.wait(self._poll)
+            self._stop.wait(self._min_round - (time.monotonic() - started))
 
 
 class Stoppable(Protocol):
@@ -140,6 +152,7 @@ class Signals:
 def run_worker(settings: Settings, signals: Signals, parent: int) -> None:
     """The worker process's body."""
     logging.basicConfig(level=logging.WARNING, format="blackbox-worker: %(levelname)s %(message)s")
+    name_this_process(WORKER_NAME)
     services = Services.open(settings)
     services.appended, services.webhooks.enqueued = signals.appended, signals.enqueued
     workers = start_workers(services)

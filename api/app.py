@@ -5,39 +5,21 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from starlette.types import Receive, Scope, Send
 
 from api.analysis import Stoppable, WorkerProcess, start_workers
+from api.errors import error_body, error_headers, error_status
 from api.metrics import Metrics
 from api.responses import JsonResponse
 from api.routes import findings, guard, health, hooks, ingest, otlp, read, reports, ui, webhooks
 from api.services import Services
-from ingest.errors import (
-    AuthError,
-    BlackboxError,
-    InputError,
-    NotFound,
-    PayloadTooLarge,
-    ScopeError,
-    StorageError,
-    UnknownFormat,
-)
+from ingest.errors import BlackboxError
 from ingest.settings import Settings, get_settings
 
 _YOUNG_GENERATION = 10_000  # allocations between young collections (CPython's default: 700)
-
-# Most specific first: the first matching class decides the status.
-_STATUS: tuple[tuple[type[BlackboxError], int], ...] = (
-    (PayloadTooLarge, 413),
-    (UnknownFormat, 404),
-    (NotFound, 404),
-    (InputError, 422),
-    (ScopeError, 403),
-    (AuthError, 401),
-    (StorageError, 503),
-    (BlackboxError, 500),
-)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -49,7 +31,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or Services.open(settings or get_settings(), follow=True)
+        app.state.services = services or Services.open(settings or get_settings(), follow=True,
+                                                       writer_process=True)
         app.state.metrics = Metrics(app.state.services.log)
         workers = _start_workers(app.state.services, in_process=not owned)
         if owned:
@@ -62,13 +45,39 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if owned:
                 app.state.services.close()
 
-    app = FastAPI(title="Blackbox", version="0.1.0", lifespan=lifespan,
-                  default_response_class=JsonResponse)
-    for router in (health.router, ingest.router, read.router, findings.router, guard.router,
+    app = BlackboxApp(title="Blackbox", version="0.1.0", lifespan=lifespan,
+                      default_response_class=JsonResponse)
+    for router in (health.router, read.router, findings.router, guard.router,
                    hooks.router, otlp.router, webhooks.router, ui.router, reports.router):
         app.include_router(router)
     app.add_exception_handler(BlackboxError, _blackbox_error)  # type: ignore[arg-type]
+    _document_ingest(app)
     return app
+
+
+class BlackboxApp(FastAPI):
+    """FastAPI, with the ingest endpoints answered before its middleware and routing: they are
+    the hot path, and those layers cost more than a durable append (``api.routes.ingest``)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fmt = ingest.ingest_format(scope)
+        if fmt is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        await ingest.answer(scope, receive, send, fmt)
+
+
+def _document_ingest(app: FastAPI) -> None:
+    """Add the ingest endpoints, answered below FastAPI's routing, to its OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generate()["paths"].update(ingest.openapi_paths())
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _settle_heap() -> None:
@@ -94,7 +103,5 @@ def _start_workers(services: Services, *, in_process: bool) -> list[Stoppable]:
 
 
 async def _blackbox_error(_request: Request, exc: BlackboxError) -> JsonResponse:
-    status = next(code for cls, code in _STATUS if isinstance(exc, cls))
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JsonResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status,
-                          headers=headers)
+    status = error_status(exc)
+    return JsonResponse(error_body(exc), status_code=status, headers=error_headers(status))

@@ -38,10 +38,14 @@ _SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 def request_token(request: Request) -> str | None:
     """The key a request presents in a header (``Authorization: Bearer`` or ``X-API-Key``)."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.headers.get("x-api-key")
+    return header_token(request.headers.get("authorization"), request.headers.get("x-api-key"))
+
+
+def header_token(authorization: str | None, api_key: str | None) -> str | None:
+    """The key of the two headers that may carry one (Bearer first)."""
+    if authorization is not None and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return api_key
 
 
 def authenticate(request: Request, keys: KeyStore) -> Principal:

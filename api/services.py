@@ -35,9 +35,11 @@ class Services:
     appended: Wakeup = field(default_factory=threading.Event)
 
     @classmethod
-    def open(cls, settings: Settings, *, follow: bool = False) -> Services:
-        """``follow``: another process (the analysis worker) writes the analysis projections."""
-        log = open_log(settings.db)
+    def open(cls, settings: Settings, *, follow: bool = False,
+             writer_process: bool = False) -> Services:
+        """``follow``: another process (the analysis worker) writes the analysis projections;
+        ``writer_process``: the log commits in a child process (``ingest.log.process``)."""
+        log = open_log(settings.db, writer_process=writer_process)
         try:
             key = settings.redaction_key or log.secret("redaction_key")
             preparer = Preparer(Redactor(key.encode()), max_depth=settings.max_json_depth,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from ingest.log import EventLog, open_log
 
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
@@ -70,3 +74,24 @@ def backend(name: str, tmp_path: Path) -> Iterator[Backend]:
     manager = sqlite_backend(tmp_path) if name == "sqlite" else postgres_backend()
     with manager as made:
         yield made
+
+
+@contextmanager
+def log_on_loop(url: str) -> Iterator[EventLog]:
+    """A log that commits in a writer process, driven by an event loop of its own thread (as in
+    ``blackbox serve``); the test calls it from its own thread, as the server's threads do."""
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, name="test-loop", daemon=True)
+    runner.start()
+
+    async def opened() -> EventLog:
+        return open_log(url, writer_process=True)
+
+    log = asyncio.run_coroutine_threadsafe(opened(), loop).result()
+    try:
+        yield log
+    finally:
+        log.close()
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join()
+        loop.close()

@@ -13,7 +13,7 @@ import pytest
 from ingest.envelope import Event, EventKind
 from ingest.errors import RecordError, StorageError
 from ingest.log import EventLog, Rejected, encode, open_log
-from tests.backends import Backend, backend
+from tests.backends import Backend, backend, log_on_loop
 
 BASE = datetime(2026, 4, 24, 8, 31, tzinfo=UTC)
 
@@ -31,8 +31,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
         yield made
 
 
-@pytest.fixture
-def log(store: Backend) -> Iterator[EventLog]:
+@pytest.fixture(params=["thread", "process"])
+def log(request: pytest.FixtureRequest, store: Backend) -> Iterator[EventLog]:
+    """Committed by a thread of this process (CLI, embedding) or by a writer process driven by
+    an event loop (``blackbox serve``)."""
+    if request.param == "process":
+        with log_on_loop(store.url) as on_loop:
+            yield on_loop
+        return
     opened = open_log(store.url)
     yield opened
     opened.close()

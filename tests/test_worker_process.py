@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.analysis import WORKER_NAME
 from api.wakeup import PipeSignal
+from ingest.log.process import WRITER_NAME
 from tests.helpers import envelope, free_port
 from tests.test_durability import start_server
 
@@ -42,17 +44,17 @@ def test_setting_a_full_pipe_never_blocks() -> None:
     assert not ring.is_set()
 
 
-def _children(pid: int) -> list[int]:
-    """The server's worker processes (not multiprocessing's resource tracker)."""
+def _children(pid: int, name: str = WORKER_NAME) -> list[int]:
+    """The server's child processes of that name (the analysis worker, the log writer)."""
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in found.split() if b"spawn_main" in _cmdline(p)]
+    return [int(p) for p in found.split() if _comm(p) == name]
 
 
-def _cmdline(pid: str) -> bytes:
+def _comm(pid: str) -> str:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
+        return Path(f"/proc/{pid}/comm").read_text().strip()
     except FileNotFoundError:  # it exited meanwhile
-        return b""
+        return ""
 
 
 def _gone(pid: int, timeout: float = 10.0) -> bool:
@@ -91,3 +93,29 @@ def test_the_server_analyses_in_a_worker_process_that_follows_it(tmp_path: Path)
             proc.kill()
             proc.wait()
     assert "leaked" not in (tmp_path / "server.log").read_text()
+
+
+@pytest.mark.slow
+def test_the_server_commits_in_a_writer_process_started_again_if_it_dies(tmp_path: Path) -> None:
+    port = free_port()
+    proc = start_server(f"sqlite:///{tmp_path / 'lw.db'}", port, tmp_path / "server.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        [writer] = _children(proc.pid, WRITER_NAME)
+        assert httpx.post(f"{base}/v1/events", json=[envelope(0, session="lw")]).json()["appended"] == 1
+        os.kill(writer, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _children(proc.pid, WRITER_NAME) in ([], [writer]):
+            time.sleep(0.05)
+        [replacement] = _children(proc.pid, WRITER_NAME)
+        assert replacement != writer
+        answer = httpx.post(f"{base}/v1/events", json=[envelope(1, session="lw")], timeout=60)
+        assert answer.status_code == 200 and answer.json()["appended"] == 1
+        proc.kill()  # the server dies without a word: its writer sees the socket close and exits
+        proc.wait()
+        assert _gone(replacement)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "starting it again" in (tmp_path / "server.log").read_text()

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from ingest.envelope import Event
 from ingest.log.chain import Encoded, encode
-from ingest.log.commit import GroupCommitter
+from ingest.log.commit import Committer, GroupCommitter
 from ingest.log.types import (
     AppendOutcome,
     ChainBreak,
@@ -51,9 +51,12 @@ class Recorder(Protocol):
 class EventLog:
     """Append (durably, group-committed) and read events; verify the chains."""
 
-    def __init__(self, recorder: Recorder, *, max_commit_events: int = 10_000) -> None:
+    def __init__(self, recorder: Recorder, *, max_commit_events: int = 10_000,
+                 committer: Committer | None = None) -> None:
+        """``committer``: one that commits elsewhere (``ProcessCommitter``); by default a
+        thread of this process commits through ``recorder``."""
         self.recorder = recorder
-        self._committer = GroupCommitter(recorder.write, max_events=max_commit_events)
+        self._committer: Committer = committer or GroupCommitter(recorder.write, max_events=max_commit_events)
 
     @property
     def commits(self) -> int:
@@ -119,8 +122,19 @@ class EventLog:
         self.recorder.close()
 
 
-def open_log(url: str) -> EventLog:
-    """The log at a database URL (``sqlite:///PATH`` or ``postgresql://…``)."""
+def open_log(url: str, *, writer_process: bool = False) -> EventLog:
+    """The log at a database URL (``sqlite:///PATH`` or ``postgresql://…``).
+
+    ``writer_process``: commit in a child process (a long-running server: see
+    ``ingest.log.process``); reads stay in this one."""
+    from ingest.log.process import ProcessCommitter
     from ingest.log.sql import SqlRecorder  # SQLAlchemy loads only when a SQL log is opened
 
-    return EventLog(SqlRecorder(url))
+    recorder = SqlRecorder(url)  # first: it creates the schema the child will find
+    if not writer_process:
+        return EventLog(recorder)
+    try:
+        return EventLog(recorder, committer=ProcessCommitter(url))
+    except BaseException:
+        recorder.close()
+        raise

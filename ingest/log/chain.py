@@ -29,6 +29,16 @@ class Encoded:
     body: bytes
     time: str  # the event's time in canonical form, as in the body: the writer's index column
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its body alone (the event is decoded back from it): the form in which
+        batches travel to a writer process (``ingest.log.process``), a fraction of the event's
+        own pickle."""
+        return _from_body, (self.body, self.time)
+
+
+def _from_body(body: bytes, time: str) -> Encoded:
+    return Encoded(decode(body), body, time)
+
 
 def encode(event: Event) -> Encoded:
     """Canonical body of an event; RecordError when a value can not be encoded as JSON."""

@@ -19,6 +19,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, InvalidStateError
+from typing import Protocol
 
 from ingest.errors import BlackboxError, StorageError
 from ingest.log.chain import Encoded
@@ -27,9 +28,20 @@ from ingest.log.types import AppendOutcome
 log = logging.getLogger(__name__)
 
 WriteBatches = Callable[[Sequence[Sequence[Encoded]]], list[AppendOutcome]]
-_Waiter = Future[AppendOutcome] | asyncio.Future[AppendOutcome]
-_Pending = tuple[Sequence[Encoded], _Waiter]
-_Result = AppendOutcome | BlackboxError
+Waiter = Future[AppendOutcome] | asyncio.Future[AppendOutcome]
+_Pending = tuple[Sequence[Encoded], Waiter]
+Result = AppendOutcome | BlackboxError
+
+
+class Committer(Protocol):
+    """What the log appends through: a thread of this process (``GroupCommitter``) or a child
+    process driven by the event loop (``ingest.log.process.ProcessCommitter``)."""
+
+    commits: int  # transactions run, observed by metrics and tests
+
+    def submit(self, batch: Sequence[Encoded]) -> Future[AppendOutcome]: ...
+    def submit_async(self, batch: Sequence[Encoded]) -> asyncio.Future[AppendOutcome]: ...
+    def close(self) -> None: ...
 
 
 class GroupCommitter:
@@ -99,27 +111,30 @@ class GroupCommitter:
             size += len(item[0])
 
     def _commit(self, taken: list[_Pending]) -> None:
-        try:
-            outcomes = self._write([batch for batch, _ in taken])
-        except Exception as exc:  # the writer thread must survive anything; callers get the error
-            if len(taken) > 1:
-                for item in taken:
-                    self._commit([item])
-                return
-            _settle(taken, [_as_blackbox_error(exc)])
-            return
+        results = commit_together(self._write, [batch for batch, _ in taken])
         self.commits += 1
-        _settle(taken, outcomes)
+        settle([waiter for _, waiter in taken], results)
 
 
-def _settle(taken: list[_Pending], results: Sequence[_Result]) -> None:
+def commit_together(write: WriteBatches, batches: list[Sequence[Encoded]]) -> list[Result]:
+    """One outcome or error per batch: all in one transaction, or, if that fails, each batch
+    in its own (so one bad batch fails only its caller)."""
+    try:
+        return list(write(batches))
+    except Exception as exc:  # the writer must survive anything; callers get the error
+        if len(batches) > 1:
+            return [commit_together(write, [batch])[0] for batch in batches]
+        return [_as_blackbox_error(exc)]
+
+
+def settle(waiters: Sequence[Waiter], results: Sequence[Result]) -> None:
     """Resolve each waiter: thread futures here, loop futures in one call per loop."""
-    on_loops: defaultdict[asyncio.AbstractEventLoop, list[tuple[_Waiter, _Result]]] = defaultdict(list)
-    for (_, waiter), result in zip(taken, results, strict=True):
+    on_loops: defaultdict[asyncio.AbstractEventLoop, list[tuple[Waiter, Result]]] = defaultdict(list)
+    for waiter, result in zip(waiters, results, strict=True):
         if isinstance(waiter, asyncio.Future):
             on_loops[waiter.get_loop()].append((waiter, result))
         else:
-            _resolve(waiter, result)
+            resolve(waiter, result)
     for loop, settled in on_loops.items():
         try:
             loop.call_soon_threadsafe(_resolve_all, settled)
@@ -127,12 +142,12 @@ def _settle(taken: list[_Pending], results: Sequence[_Result]) -> None:
             log.debug("event loop closed before %d appends were acknowledged", len(settled))
 
 
-def _resolve_all(settled: list[tuple[_Waiter, _Result]]) -> None:
+def _resolve_all(settled: list[tuple[Waiter, Result]]) -> None:
     for waiter, result in settled:
-        _resolve(waiter, result)
+        resolve(waiter, result)
 
 
-def _resolve(waiter: _Waiter, result: _Result) -> None:
+def resolve(waiter: Waiter, result: Result) -> None:
     if waiter.done():  # the caller gave up (cancelled); its events are committed all the same
         return
     try:

@@ -31,38 +31,42 @@ def normalize_url(url: str) -> str:
     raise ConfigError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…")
 
 
-def make_engines(url: str) -> tuple[Engine, Engine]:
-    """(writer, reader) engines for a database URL."""
+def make_engines(url: str, *, durable: bool = True) -> tuple[Engine, Engine]:
+    """(writer, reader) engines for a database URL.
+
+    ``durable=False`` (SQLite): commits do not wait for fsync (``synchronous=NORMAL``; in WAL
+    mode still atomic and never corrupt, only the last commits can be lost to a power cut, not
+    to a crash of the process). For data derived from the log that is rebuilt from it."""
     url = normalize_url(url)
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise ConfigError(f"bad database URL {url!r}: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engines(url, parsed.database)
+        return _sqlite_engines(url, parsed.database, "FULL" if durable else "NORMAL")
     engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
     return engine, engine
 
 
-def _sqlite_engines(url: str, database: str | None) -> tuple[Engine, Engine]:
+def _sqlite_engines(url: str, database: str | None, synchronous: str) -> tuple[Engine, Engine]:
     if not database or database == ":memory:":
         raise ConfigError("SQLite needs a file (sqlite:///PATH): an in-memory log is not durable")
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     writer = create_engine(url, pool_size=1, max_overflow=0)
     reader = create_engine(url, pool_size=8, max_overflow=8)
-    _configure_sqlite(writer, begin=WRITER_BEGIN)
-    _configure_sqlite(reader, begin="BEGIN")
+    _configure_sqlite(writer, begin=WRITER_BEGIN, synchronous=synchronous)
+    _configure_sqlite(reader, begin="BEGIN", synchronous=synchronous)
     return writer, reader
 
 
-def _configure_sqlite(engine: Engine, *, begin: str) -> None:
+def _configure_sqlite(engine: Engine, *, begin: str, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite's own transaction handling would BEGIN lazily (DEFERRED): we emit BEGIN ourselves.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
