@@ -249,8 +249,19 @@ class Meter:
                 sum(cpu_seconds(pid) for pid in self.helpers))
 
 
+WRITER_NAME = "blackbox-writer"  # how ingest.log.process names the log writer process
+
+
+def process_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
 def child_pids(pid: int) -> list[int]:
-    """The live child processes of ``pid`` (``blackbox serve``: its analysis worker)."""
+    """The live child processes of ``pid`` (``blackbox serve``: its log writer, its analysis
+    worker, multiprocessing's resource tracker)."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(child) for child in (task / "children").read_text().split()]
@@ -534,7 +545,12 @@ def run_wrk(server: Server, load: Load, seconds: int, tag: str) -> WrkResult:
     cmd = ["wrk", f"-t{load.threads}", f"-c{load.conns}", f"-d{seconds}s", "--timeout", "30s",
            "--latency", "-s", str(LUA), server.base + "/v1/events", "--", tag, str(load.batch),
            str(SESSIONS)]
-    with Meter(server.proc.pid, helpers=child_pids(server.proc.pid)) as meter:
+    children = child_pids(server.proc.pid)
+    # The log writer process is the ingest path itself: counted with the server. The analysis
+    # worker (and multiprocessing's resource tracker) are reported apart.
+    writers = [pid for pid in children if process_name(pid) == WRITER_NAME]
+    helpers = [pid for pid in children if pid not in writers]
+    with Meter(server.proc.pid, *writers, helpers=helpers) as meter:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=seconds + 120)
     if proc.returncode != 0:
         sys.exit(f"wrk failed ({proc.returncode}): {proc.stderr}{proc.stdout}")
@@ -620,8 +636,9 @@ def http_real(results: Results, tmp: Path, load: Load, figure: Figure) -> None:
 
 def run_note(run: WrkResult) -> str:
     worker = f", its analysis worker {run.worker_cores:.2f} cores" if run.worker_cores else ""
-    return (f"{run.rps:,.0f} requests/s; latency: one request; CPU during the run: server "
-            f"{run.server_cores:.2f} cores{worker}, wrk {run.wrk_cores:.2f} cores")
+    return (f"{run.rps:,.0f} requests/s; latency: one request; CPU during the run: server with "
+            f"its log writer process {run.server_cores:.2f} cores{worker}, wrk "
+            f"{run.wrk_cores:.2f} cores")
 
 
 def check_server_log(results: Results, server: Server, load: Load, runs: int) -> None:

@@ -11,7 +11,7 @@ from concurrent.futures import Future
 from typing import Protocol
 
 from ingest.envelope import Event
-from ingest.log.chain import Encoded, encode
+from ingest.log.chain import Encoded, Writable, encode
 from ingest.log.commit import Committer, GroupCommitter
 from ingest.log.types import (
     AppendOutcome,
@@ -32,7 +32,7 @@ __all__ = [
 class Recorder(Protocol):
     """A storage backend of the log."""
 
-    def write(self, batches: Sequence[Sequence[Encoded]]) -> list[AppendOutcome]: ...
+    def write(self, batches: Sequence[Sequence[Writable]]) -> list[AppendOutcome]: ...
     def record_rejects(self, rejects: Sequence[Rejected]) -> None: ...
     def read_stream(self, stream: str, after_seq: int = 0, limit: int = 1000) -> list[Recorded]: ...
     def read_session(self, session_id: str, after_position: int = 0,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -22,6 +22,28 @@ GENESIS_HASH = "0" * 64
 
 
 @dataclass(frozen=True, slots=True)
+class WriteKey:
+    """What the log's writer needs of an event besides its body (dedupe, chain, index columns)."""
+
+    id: str
+    stream: str
+    session_id: str | None
+    source: str
+    kind: str
+
+
+class Writable(Protocol):
+    """An event as the log's writer takes it: ``Encoded``, or ``Shipped`` in a writer process."""
+
+    @property
+    def key(self) -> WriteKey: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def time(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Encoded:
     """An event with its canonical body, ready for the log's writer."""
 
@@ -29,15 +51,25 @@ class Encoded:
     body: bytes
     time: str  # the event's time in canonical form, as in the body: the writer's index column
 
+    @property
+    def key(self) -> WriteKey:
+        event = self.event
+        return WriteKey(event.id, event.stream, event.session_id, event.source, str(event.kind))
+
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled as its body alone (the event is decoded back from it): the form in which
-        batches travel to a writer process (``ingest.log.process``), a fraction of the event's
-        own pickle."""
-        return _from_body, (self.body, self.time)
+        """Pickled as what the writer needs (the form in which batches travel to a writer
+        process, ``ingest.log.process``): a fraction of the event's own pickle, and nothing to
+        decode on arrival."""
+        return Shipped, (self.key, self.body, self.time)
 
 
-def _from_body(body: bytes, time: str) -> Encoded:
-    return Encoded(decode(body), body, time)
+@dataclass(frozen=True, slots=True)
+class Shipped:
+    """An ``Encoded`` as a writer process receives it: its key and body, not the event."""
+
+    key: WriteKey
+    body: bytes
+    time: str
 
 
 def encode(event: Event) -> Encoded:

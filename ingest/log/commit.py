@@ -22,12 +22,12 @@ from concurrent.futures import Future, InvalidStateError
 from typing import Protocol
 
 from ingest.errors import BlackboxError, StorageError
-from ingest.log.chain import Encoded
+from ingest.log.chain import Encoded, Writable
 from ingest.log.types import AppendOutcome
 
 log = logging.getLogger(__name__)
 
-WriteBatches = Callable[[Sequence[Sequence[Encoded]]], list[AppendOutcome]]
+WriteBatches = Callable[[Sequence[Sequence[Writable]]], list[AppendOutcome]]
 Waiter = Future[AppendOutcome] | asyncio.Future[AppendOutcome]
 _Pending = tuple[Sequence[Encoded], Waiter]
 Result = AppendOutcome | BlackboxError
@@ -116,7 +116,7 @@ class GroupCommitter:
         settle([waiter for _, waiter in taken], results)
 
 
-def commit_together(write: WriteBatches, batches: list[Sequence[Encoded]]) -> list[Result]:
+def commit_together(write: WriteBatches, batches: list[Sequence[Writable]]) -> list[Result]:
     """One outcome or error per batch: all in one transaction, or, if that fails, each batch
     in its own (so one bad batch fails only its caller)."""
     try:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ingest.errors import BlackboxError, StorageError
-from ingest.log.chain import Encoded
+from ingest.log.chain import Encoded, Writable
 from ingest.log.commit import Result, Waiter, commit_together, resolve
 from ingest.log.types import AppendOutcome
 
@@ -56,7 +56,7 @@ _READ_BYTES = 256 * 1024
 # Server → child: a list of (id, batch), or None (stop). Child → server: a list of (id, result)
 # per transaction. Frames as multiprocessing's Connection writes and reads them (the child uses
 # one): a signed 32-bit big-endian length, or -1 and an unsigned 64-bit length, then a pickle.
-_Message = list[tuple[int, Sequence[Encoded]]]
+_Message = list[tuple[int, Sequence[Writable]]]  # Encoded here, Shipped in the child
 _Answer = list[tuple[int, Result]]
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from ingest.envelope import format_time, parse_time, utc_now
 from ingest.errors import StorageError, TamperError
 from ingest.log import schema
-from ingest.log.chain import GENESIS_HASH, Encoded, chain_hash, decode
+from ingest.log.chain import GENESIS_HASH, Writable, WriteKey, chain_hash, decode
 from ingest.log.engines import WRITER_BEGIN, make_engines
 from ingest.log.statements import WriteStatements
 from ingest.log.types import (
@@ -36,6 +36,7 @@ from ingest.log.types import (
 )
 from ingest.log.verify import ChainVerifier
 
+_Keyed = tuple[WriteKey, Writable]
 _ID_CHUNK = 500  # stays under every SQLite build's bound-parameter limit
 _WRITE_ATTEMPTS = 3  # concurrent PostgreSQL writers may race on a new id or stream head
 
@@ -72,7 +73,7 @@ class SqlRecorder:
 
     # -- write path ---------------------------------------------------------------------------
 
-    def write(self, batches: Sequence[Sequence[Encoded]]) -> list[AppendOutcome]:
+    def write(self, batches: Sequence[Sequence[Writable]]) -> list[AppendOutcome]:
         """Append several callers' batches in one transaction; one outcome per batch."""
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
@@ -107,11 +108,12 @@ class SqlRecorder:
         finally:
             raw.close()  # back to the pool
 
-    def _write_in(self, cursor: Any, batches: Sequence[Sequence[Encoded]]) -> list[AppendOutcome]:
-        seen = self._existing_ids(cursor, [e.event.id for batch in batches for e in batch])
-        fresh: list[Encoded] = []
+    def _write_in(self, cursor: Any, batches: Sequence[Sequence[Writable]]) -> list[AppendOutcome]:
+        keyed = [[(e.key, e) for e in batch] for batch in batches]  # Encoded builds its key per call
+        seen = self._existing_ids(cursor, [key.id for batch in keyed for key, _ in batch])
+        fresh: list[_Keyed] = []
         outcomes = []
-        for batch in batches:
+        for batch in keyed:
             new = _unseen(batch, seen)
             fresh.extend(new)
             outcomes.append(AppendOutcome(appended=len(new), duplicates=len(batch) - len(new)))
@@ -129,16 +131,16 @@ class SqlRecorder:
             found.update(row[0] for row in cursor.fetchall())
         return found
 
-    def _insert_chained(self, cursor: Any, fresh: list[Encoded]) -> None:
-        heads = self._lock_heads(cursor, {e.event.stream: e.event.source for e in fresh})
+    def _insert_chained(self, cursor: Any, fresh: list[_Keyed]) -> None:
+        heads = self._lock_heads(cursor, {key.stream: key.source for key, _ in fresh})
         rows = []
-        for encoded in fresh:
-            event = encoded.event
-            last_seq, last_hash = heads[event.stream]
+        for key, written in fresh:
+            last_seq, last_hash = heads[key.stream]
             seq = last_seq + 1
-            digest = chain_hash(last_hash, seq, encoded.body)
-            heads[event.stream] = (seq, digest)
-            rows.append(_event_row(encoded, seq, last_hash, digest))
+            digest = chain_hash(last_hash, seq, written.body)
+            heads[key.stream] = (seq, digest)
+            rows.append((key.id, key.stream, seq, key.session_id, key.source, key.kind,
+                         written.time, written.body, last_hash, digest))  # EVENT_COLUMNS order
         cursor.executemany(self._sql.insert_events, rows)
         cursor.executemany(self._sql.update_heads,
                            [(seq, digest, stream) for stream, (seq, digest) in heads.items()])
@@ -242,13 +244,13 @@ class SqlRecorder:
             return ChainVerifier(heads).run(rows)
 
 
-def _unseen(batch: Sequence[Encoded], seen: set[str]) -> list[Encoded]:
+def _unseen(batch: list[_Keyed], seen: set[str]) -> list[_Keyed]:
     """Events not stored yet and not earlier in this commit; marks them as seen."""
     new = []
-    for encoded in batch:
-        if encoded.event.id not in seen:
-            seen.add(encoded.event.id)
-            new.append(encoded)
+    for key, written in batch:
+        if key.id not in seen:
+            seen.add(key.id)
+            new.append((key, written))
     return new
 
 
@@ -258,22 +260,14 @@ def _read_all_sql(paramstyle: str) -> str:
             f"WHERE position > {marker} ORDER BY position LIMIT {marker}")
 
 
-def _event_row(encoded: Encoded, seq: int, prev_hash: str, digest: str) -> tuple[Any, ...]:
-    """Values in ``EVENT_COLUMNS`` order."""
-    event = encoded.event
-    return (event.id, event.stream, seq, event.session_id, event.source, str(event.kind),
-            encoded.time, encoded.body, prev_hash, digest)
-
-
-def _summarise_sessions(fresh: Iterable[Encoded]) -> list[tuple[Any, ...]]:
+def _summarise_sessions(fresh: Iterable[_Keyed]) -> list[tuple[Any, ...]]:
     """Per session of a commit, values in ``SESSION_COLUMNS`` order."""
     grouped: dict[str, list[str]] = defaultdict(list)
     sources: dict[str, str] = {}
-    for encoded in fresh:
-        event = encoded.event
-        if event.session_id is not None:
-            grouped[event.session_id].append(encoded.time)
-            sources.setdefault(event.session_id, event.source)
+    for key, written in fresh:
+        if key.session_id is not None:
+            grouped[key.session_id].append(written.time)
+            sources.setdefault(key.session_id, key.source)
     return [(sid, sources[sid], min(times), max(times), len(times)) for sid, times in grouped.items()]
 
 
