@@ -126,6 +126,7 @@ class WrkResult:
     errors: list[str]
     server_cores: float = 0.0  # CPU the server used during the run, in cores (user + system)
     worker_cores: float = 0.0  # CPU of the server's child processes (the analysis worker)
+    with_writer: bool = False  # server_cores include a log writer process (blackbox serve)
     wrk_cores: float = 0.0
     others: float = 0.0  # cores used by processes that are not this benchmark's
 
@@ -557,6 +558,7 @@ def run_wrk(server: Server, load: Load, seconds: int, tag: str) -> WrkResult:
     result = parse_wrk(proc.stdout)
     result.server_cores, result.wrk_cores = meter.server_cores, meter.children_cores
     result.worker_cores = meter.helper_cores
+    result.with_writer = bool(writers)
     result.others = meter.other_cores
     return result
 
@@ -636,9 +638,9 @@ def http_real(results: Results, tmp: Path, load: Load, figure: Figure) -> None:
 
 def run_note(run: WrkResult) -> str:
     worker = f", its analysis worker {run.worker_cores:.2f} cores" if run.worker_cores else ""
-    return (f"{run.rps:,.0f} requests/s; latency: one request; CPU during the run: server with "
-            f"its log writer process {run.server_cores:.2f} cores{worker}, wrk "
-            f"{run.wrk_cores:.2f} cores")
+    server = "server with its log writer process" if run.with_writer else "server"
+    return (f"{run.rps:,.0f} requests/s; latency: one request; CPU during the run: {server} "
+            f"{run.server_cores:.2f} cores{worker}, wrk {run.wrk_cores:.2f} cores")
 
 
 def check_server_log(results: Results, server: Server, load: Load, runs: int) -> None:

@@ -139,8 +139,11 @@ class ProcessCommitter:
         future: Future[AppendOutcome] = Future()
         if threading.get_ident() == self._loop_thread:
             self._enqueue(batch, future)
-        else:
+            return future
+        try:
             self._loop.call_soon_threadsafe(self._enqueue, batch, future)
+        except RuntimeError:  # the loop is closed: the server is gone
+            resolve(future, StorageError("the log is closed"))
         return future
 
     def close(self) -> None:
