@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    or_,
     select,
     update,
 )
@@ -162,6 +163,15 @@ class FindingStore:
             for table in (findings_table, sessions_table, links_table, actions_table):
                 conn.execute(delete(table))
             conn.execute(delete(checkpoints_table))  # every version's: their rows are gone
+
+    def alertable(self) -> dict[str, int]:
+        """Sessions whose verdict calls for an alert (flagged, or a critical finding): each with
+        its worst finding's severity (0 without findings)."""
+        c = sessions_table.c
+        query = select(c.session_id, c.max_severity).where(
+            or_(c.flagged.is_(True), c.max_severity >= int(Severity.CRITICAL)))
+        with storage_errors("read the sessions to alert on"), self._reader.connect() as conn:
+            return {r.session_id: r.max_severity or 0 for r in conn.execute(query)}
 
     def sessions(self, session_ids: Iterable[str] | None = None) -> list[StoredSession]:
         query = select(sessions_table).order_by(sessions_table.c.session_id)

@@ -46,7 +46,7 @@ class Services:
                                 chunk_size=settings.chunk_events,
                                 max_field=settings.max_field_bytes)
             policy = load_policy(settings.guard_policy)
-            findings = FindingStore(settings.db)
+            findings = FindingStore(settings.analysis_url)
             webhooks = WebhookStore(settings.db)
             alerter = Alerter(webhooks, findings, public_url=settings.public_url)
             projector = Projector(log, findings, on_change=alerter.on_reports, follow=follow)

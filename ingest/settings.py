@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +13,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BLACKBOX_", extra="ignore")
 
     db: str = Field("sqlite:///./blackbox.db", description="Log database URL (sqlite or postgresql)")
+    analysis_db: str | None = Field(
+        None, description="Analysis projections' database URL; default: for a SQLite log a file "
+        "beside it (NAME.analysis.db), for PostgreSQL the log's database")
     host: str = Field("127.0.0.1", description="Address `blackbox serve` binds")
     port: int = Field(8765, ge=1, le=65535)
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Largest request body")
@@ -36,6 +40,26 @@ class Settings(BaseSettings):
                                       description="Attempts per delivery before it is dead")
     webhook_backoff_base: float = Field(1.0, gt=0, description="Seconds: the first retry's backoff cap")
     webhook_backoff_max: float = Field(300.0, gt=0, description="Seconds: the largest backoff cap")
+
+
+    @property
+    def analysis_url(self) -> str:
+        return self.analysis_db or analysis_url_beside(self.db)
+
+
+def analysis_url_beside(db: str) -> str:
+    """Where the analysis projections live by default, given the log's URL.
+
+    A SQLite log keeps them in a file of their own: the analysis worker's transactions then
+    never hold the write lock the log's writer needs (a stalled worker held up every append for
+    the busy timeout), nor share its WAL (measured: +8% single-event ingest). They are derived
+    data: deleting the file only makes the worker rebuild them from the log. PostgreSQL locks
+    rows, not the database, so there they share the log's database."""
+    prefix = "sqlite:///"
+    if not db.startswith(prefix):
+        return db
+    path = Path(db[len(prefix):])
+    return prefix + str(path.with_name(f"{path.stem}.analysis{path.suffix or '.db'}"))
 
 
 @lru_cache(maxsize=1)

@@ -73,7 +73,7 @@ def test_findings_update_live_when_the_audit_arrives_late(store_backend: Backend
     finally:
         services.close()
     # A fresh process carries on from the checkpoint, and a rebuild gives the same answer.
-    log, store = open_log(store_backend.url), FindingStore(store_backend.url)
+    log, store = open_log(store_backend.url), FindingStore(Settings(db=store_backend.url).analysis_url)
     try:
         assert store.checkpoint(CHECKPOINT) == log.count_events()
         stored = store.sessions([sid])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.keys import Scope
 from api.services import Services
 from ingest.settings import Settings
@@ -165,3 +167,27 @@ def test_keys_are_stored_hashed(services: Services, tmp_path: Path) -> None:
     services.close()
     for path in tmp_path.glob("api.db*"):
         assert token.encode() not in path.read_bytes()
+
+
+@pytest.mark.parametrize(("db", "expected"), [
+    ("sqlite:///./blackbox.db", "sqlite:///blackbox.analysis.db"),
+    ("sqlite:////var/lib/bb/log", "sqlite:////var/lib/bb/log.analysis.db"),
+    ("postgresql://bb@db/bb", "postgresql://bb@db/bb"),
+])
+def test_analysis_projections_live_beside_a_sqlite_log(db: str, expected: str) -> None:
+    assert Settings(db=db).analysis_url == expected
+    assert Settings(db=db, analysis_db="sqlite:////elsewhere.db").analysis_url == "sqlite:////elsewhere.db"
+
+
+def test_a_stalled_analysis_transaction_does_not_hold_up_ingest(services: Services) -> None:
+    """The worker's projections are another file: its write lock is not the log's."""
+    path = services.settings.analysis_url.removeprefix("sqlite:///")
+    stalled = sqlite3.connect(path, isolation_level=None)
+    try:
+        stalled.execute("BEGIN IMMEDIATE")  # as a worker stopped mid-transaction would hold it
+        with TestClient(create_app(services=services)) as client:
+            answer = client.post("/v1/events", json=envelope(1, session="stall"))
+        assert answer.status_code == 200 and answer.json()["appended"] == 1
+    finally:
+        stalled.execute("ROLLBACK")
+        stalled.close()

@@ -96,13 +96,21 @@ class Alerter:
         """Raise every alert the stored verdicts call for and the alerts table lacks."""
         self.needs_reconcile = False
         try:
-            missing = self._store.unalerted_sessions()
+            missing = self._unalerted()
             if missing:
                 logger.warning("raising %d alert(s) missed before", len(missing))
                 self.apply([Verdict.of_stored(s) for s in self._findings.sessions(missing)])
         except BaseException:
             self.needs_reconcile = True
             raise
+
+    def _unalerted(self) -> list[str]:
+        """Sessions whose stored verdict calls for an alert (or a higher one) than they have.
+        Compared here, not joined in SQL: the projections and the alerts may live in different
+        databases (a SQLite log keeps its projections in a file of their own)."""
+        have = self._store.alert_severities()
+        return [session_id for session_id, worst in self._findings.alertable().items()
+                if session_id not in have or have[session_id] < max(worst, Severity.HIGH)]
 
     def reconcile_if_needed(self) -> None:
         if self.needs_reconcile:

@@ -31,14 +31,12 @@ from sqlalchemy import (
     Table,
     Text,
     func,
-    or_,
     select,
     update,
 )
 from sqlalchemy import exc as sa_exc
 
 from analyzer.findings import Severity
-from analyzer.store import sessions_table
 from api.wakeup import Wakeup
 from api.webhooks.formats import alert_record
 from api.webhooks.models import (
@@ -194,19 +192,6 @@ class WebhookStore:
         elif queued:
             self.enqueued.set()
         return stored
-
-    def unalerted_sessions(self) -> list[str]:
-        """Sessions whose stored verdict calls for an alert (or a higher one) than they have."""
-        sessions, alerts = sessions_table, alerts_table
-        query = (select(sessions.c.session_id, sessions.c.flagged, sessions.c.max_severity,
-                        alerts.c.severity)
-                 .select_from(sessions.outerjoin(alerts, alerts.c.session_id == sessions.c.session_id))
-                 .where(or_(sessions.c.flagged.is_(True),
-                            sessions.c.max_severity >= int(Severity.CRITICAL))))
-        with storage_errors("compare verdicts with alerts"), self._reader.connect() as conn:
-            rows = conn.execute(query).all()
-        return [r.session_id for r in rows
-                if r.severity is None or r.severity < max(r.max_severity or 0, Severity.HIGH)]
 
     def alerts(self) -> list[StoredAlert]:
         """Every stored alert (one per session): its session, severity and when it was raised."""
