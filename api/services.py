@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ class Services:
     sessions: SessionAnalyzers  # one session's live analyzer, for the guard
     # Set after every acknowledged append: the analysis worker wakes at once instead of on its poll.
     appended: Wakeup = field(default_factory=threading.Event)
+    _ring_due: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, *, follow: bool = False,
@@ -55,6 +57,23 @@ class Services:
         except BaseException:
             log.close()
             raise
+
+    def note_appended(self) -> None:
+        """Wake the analysis worker after an acknowledged append: alerts should not wait for its
+        poll. On the event loop, once per turn of the loop however many requests appended in it
+        (a ring is a syscall, and single-event ingest acknowledges a commit's worth at once)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.appended.set()
+            return
+        if not self._ring_due:
+            self._ring_due = True
+            loop.call_soon(self._ring)
+
+    def _ring(self) -> None:
+        self._ring_due = False
+        self.appended.set()
 
     def close(self) -> None:
         self.log.close()

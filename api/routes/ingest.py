@@ -141,7 +141,7 @@ async def ingest_data(services: ServicesDep, metrics: MetricsDep, data: bytes, f
             await run_in_threadpool(services.log.record_rejects, chunk.rejects)
         report.add(chunk, await services.log.append_encoded_async(chunk.encoded))
     if report.appended:
-        services.appended.set()  # wake the analysis worker: alerts should not wait for its poll
+        services.note_appended()
     _count(metrics, report)
     metrics.ingest_seconds.observe(time.perf_counter() - started)
     return report
