@@ -68,6 +68,23 @@ def _gone(pid: int, timeout: float = 10.0) -> bool:
     return False
 
 
+def _kill_and_replace(server: int, child: int, name: str) -> int:
+    """SIGKILL a child of the server; the one the server starts in its place."""
+    os.kill(child, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _children(server, name) in ([], [child]):
+        time.sleep(0.05)
+    [replacement] = _children(server, name)
+    assert replacement != child
+    return replacement
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.mark.slow
 def test_the_server_analyses_in_a_worker_process_that_follows_it(tmp_path: Path) -> None:
     port = free_port()
@@ -80,18 +97,12 @@ def test_the_server_analyses_in_a_worker_process_that_follows_it(tmp_path: Path)
         # Read-your-writes: the worker's projections include what was just acknowledged.
         verdict = httpx.get(f"{base}/v1/sessions/wp/findings").json()
         assert verdict["session_id"] == "wp" and verdict["risk"] >= 0
-        os.kill(worker, signal.SIGKILL)  # a crashed worker is started again
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not [c for c in _children(proc.pid) if c != worker]:
-            time.sleep(0.1)
-        [replacement] = [c for c in _children(proc.pid) if c != worker]
+        replacement = _kill_and_replace(proc.pid, worker, WORKER_NAME)  # a crashed worker restarts
         proc.kill()  # the server dies without a word: its worker notices and exits
         proc.wait()
         assert _gone(replacement)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
     assert "leaked" not in (tmp_path / "server.log").read_text()
 
 
@@ -103,19 +114,12 @@ def test_the_server_commits_in_a_writer_process_started_again_if_it_dies(tmp_pat
     try:
         [writer] = _children(proc.pid, WRITER_NAME)
         assert httpx.post(f"{base}/v1/events", json=[envelope(0, session="lw")]).json()["appended"] == 1
-        os.kill(writer, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and _children(proc.pid, WRITER_NAME) in ([], [writer]):
-            time.sleep(0.05)
-        [replacement] = _children(proc.pid, WRITER_NAME)
-        assert replacement != writer
+        replacement = _kill_and_replace(proc.pid, writer, WRITER_NAME)
         answer = httpx.post(f"{base}/v1/events", json=[envelope(1, session="lw")], timeout=60)
         assert answer.status_code == 200 and answer.json()["appended"] == 1
         proc.kill()  # the server dies without a word: its writer sees the socket close and exits
         proc.wait()
         assert _gone(replacement)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
     assert "starting it again" in (tmp_path / "server.log").read_text()
