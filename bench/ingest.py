@@ -251,6 +251,7 @@ class Meter:
 
 
 WRITER_NAME = "blackbox-writer"  # how ingest.log.process names the log writer process
+WORKER_NAME = "blackbox-worker"  # how api.analysis names the analysis worker process
 
 
 def process_name(pid: int) -> str:
@@ -617,23 +618,54 @@ def http_bare(results: Results, tmp: Path, load: Load, key: str) -> None:
                        + " requests/s"))
 
 
-def http_real(results: Results, tmp: Path, load: Load, figure: Figure) -> None:
+def http_real(results: Results, tmp: Path, load: Load, figure: Figure,
+              alone: Figure | None = None) -> None:
+    """The real server under ``load``; with ``alone``, also a run with its analysis worker paused
+    (information: what the ingest path does by itself on this machine)."""
     db = tmp / f"http-{load.batch}.db"
     server = real_server(tmp, db)
     try:
-        warm, run = drive(results, server, load, f"real-{load.batch}")
+        runs = drive(results, server, load, f"real-{load.batch}")
+        if alone is not None:
+            runs.append(run_without_analysis(results, server, load, alone))
         time.sleep(1.0)  # requests in flight when wrk stopped finish their commit
         appended, commits = server_metrics(server)
     finally:
         stop_server(server)
-    figure.events_per_s, figure.p50_ms, figure.p99_ms = run.rps * load.batch, run.p50_ms, run.p99_ms
-    figure.note, figure.others, figure.server_cores = run_note(run), run.others, run.server_cores
+    fill(figure, runs[1], load)
     results.add(figure)
-    check_server_log(results, server, load, 2)
-    record_run(results, db, load, (warm, run), (appended, commits))
+    if alone is not None:
+        results.add(alone)
+    check_server_log(results, server, load, len(runs))
+    record_run(results, db, load, runs, (appended, commits))
     if figure.ceiling == "raw_http":
         executemany(results, stored_rows(db), tmp, "raw_http", "raw `sqlite3` executemany of the rows "
                     f"the {load.name} run stored, log schema (its storage ceiling)")
+
+
+def run_without_analysis(results: Results, server: Server, load: Load, figure: Figure) -> WrkResult:
+    """One measured run with the analysis worker stopped (SIGSTOP), once it has caught up. Its
+    projections are another file, so a stopped worker holds no lock the log's writer needs."""
+    time.sleep(SETTLE_SECONDS)
+    wait_quiet(server.proc.pid)
+    workers = [pid for pid in child_pids(server.proc.pid) if process_name(pid) == WORKER_NAME]
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        run = run_wrk(server, load, results.mode.seconds, f"real-{load.batch}-alone")
+    finally:
+        for pid in workers:
+            os.kill(pid, signal.SIGCONT)
+    results.check(run.bad == 0 and bool(workers),
+                  f"{figure.key}: {run.ok:,} responses 200, {run.bad} other, with "
+                  f"{len(workers)} analysis worker(s) paused")
+    fill(figure, run, load)
+    return run
+
+
+def fill(figure: Figure, run: WrkResult, load: Load) -> None:
+    figure.events_per_s, figure.p50_ms, figure.p99_ms = run.rps * load.batch, run.p50_ms, run.p99_ms
+    figure.note, figure.others, figure.server_cores = run_note(run), run.others, run.server_cores
 
 
 def run_note(run: WrkResult) -> str:
@@ -662,7 +694,7 @@ def server_metrics(server: Server) -> tuple[int, int]:
     return int(float(appended[1])), int(float(commits[1]))
 
 
-def record_run(results: Results, db: Path, load: Load, runs: tuple[WrkResult, WrkResult],
+def record_run(results: Results, db: Path, load: Load, runs: Sequence[WrkResult],
                counters: tuple[int, int]) -> None:
     ok, bad, acked = (sum(r.ok for r in runs), sum(r.bad for r in runs), sum(r.acked for r in runs))
     appended, commits = counters
@@ -960,7 +992,9 @@ def http_phase(results: Results, tmp: Path) -> None:
         target=0.40, p99_target_ms=250))
     http_real(results, tmp, SINGLE, Figure(
         "http_single", f"HTTP ingest, {SINGLE.name}, wrk {SINGLE.wrk_args}", 0.0,
-        ceiling="bare_single", target=0.70))
+        ceiling="bare_single", target=0.70), alone=Figure(
+        "http_single_alone", f"HTTP ingest, {SINGLE.name}, wrk {SINGLE.wrk_args}, the server's "
+        "analysis worker paused: the ingest path alone (information)", 0.0, ceiling="bare_single"))
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

@@ -12,8 +12,7 @@ from ingest.envelope import JSON, Event, EventKind, event_id, parse_time
 from ingest.errors import RecordError
 
 _REQUIRED = ("source", "native_id", "stream", "kind", "time")
-_OPTIONAL_TEXT = ("session_id", "actor", "text", "tool_name", "call_id")
-_KINDS = {str(kind) for kind in EventKind}
+_KINDS = {str(kind): kind for kind in EventKind}
 
 
 def event_from_document(doc: Mapping[str, JSON], *, received_at: Any = None) -> Event:
@@ -32,7 +31,7 @@ def event_from_document(doc: Mapping[str, JSON], *, received_at: Any = None) -> 
     derived = event_id(source, native_id)
     if doc.get("id") not in (None, derived):
         raise RecordError("does not match sha256(source, native_id)", field="id")
-    return Event(
+    return Event(  # keyword by keyword, no dict unpacking: this runs once per ingested record
         id=derived,
         source=source,
         native_id=native_id,
@@ -44,7 +43,11 @@ def event_from_document(doc: Mapping[str, JSON], *, received_at: Any = None) -> 
         is_error=_optional_bool(doc, "is_error"),
         attributes=_attributes(doc.get("attributes")),
         raw=doc.get("raw"),
-        **{name: _optional_text(doc, name) for name in _OPTIONAL_TEXT},
+        session_id=_optional_text(doc, "session_id"),
+        actor=_optional_text(doc, "actor"),
+        text=_optional_text(doc, "text"),
+        tool_name=_optional_text(doc, "tool_name"),
+        call_id=_optional_text(doc, "call_id"),
     )
 
 
@@ -65,7 +68,10 @@ def _text(doc: Mapping[str, JSON], name: str) -> str:
 
 
 def _optional_text(doc: Mapping[str, JSON], name: str) -> str | None:
-    return None if doc.get(name) is None else _text(doc, name)
+    value = doc.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise RecordError(f"expected a string, got {type(value).__name__}", field=name)
 
 
 def _optional_bool(doc: Mapping[str, JSON], name: str) -> bool | None:
@@ -76,9 +82,10 @@ def _optional_bool(doc: Mapping[str, JSON], name: str) -> bool | None:
 
 
 def _kind(value: JSON) -> EventKind:
-    if value not in _KINDS:
+    kind = _KINDS.get(value) if isinstance(value, str) else None
+    if kind is None:
         raise RecordError(f"unknown kind {value!r}; one of {sorted(_KINDS)}", field="kind")
-    return EventKind(value)
+    return kind
 
 
 def _attributes(value: JSON) -> dict[str, JSON]:

@@ -190,8 +190,9 @@ class _Scan:
     def may_be_deep(self, text: str | None) -> bool:
         if text is not None:
             return container_count(text) > self._max_depth and nesting_exceeds(text, self._max_depth)
-        if self._whole_deep is None:
-            self._whole_deep = nesting_exceeds(self.data, self._max_depth)
+        if self._whole_deep is None:  # fewer brackets than the limit can not nest past it
+            self._whole_deep = (container_count(self.data) > self._max_depth
+                                and nesting_exceeds(self.data, self._max_depth))
         return self._whole_deep
 
     def may_hold_secret(self, text: str | None) -> bool:

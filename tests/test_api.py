@@ -191,3 +191,18 @@ def test_a_stalled_analysis_transaction_does_not_hold_up_ingest(services: Servic
     finally:
         stalled.execute("ROLLBACK")
         stalled.close()
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("kind", ["tool_call"], "unknown kind"),  # not even hashable: still a clear rejection
+    ("kind", "telepathy", "unknown kind"),
+    ("actor", 7, "expected a string, got int"),
+    ("call_id", {"id": 1}, "expected a string, got dict"),
+    ("is_error", "yes", "expected true/false"),
+])
+def test_an_envelope_field_of_the_wrong_type_is_rejected_by_name(
+        client: TestClient, field: str, value: object, reason: str) -> None:
+    report = client.post("/v1/events", json=[envelope(1), {**envelope(2), field: value}]).json()
+    assert (report["appended"], report["rejected"]) == (1, 1)
+    [error] = report["errors"]
+    assert error["field"] == field and error["index"] == 1 and reason in error["reason"]
