@@ -77,7 +77,7 @@ def _errors_exit() -> Iterator[None]:
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8765).")
 def serve(db: str | None, host: str | None, port: int | None) -> None:
-    """Run the HTTP API (one process; one writer per SQLite file)."""
+    """Run the HTTP API: the server, its log writer process and its analysis worker process."""
     import uvicorn
 
     from api.app import create_app
