@@ -28,10 +28,10 @@ logger = logging.getLogger("blackbox.analysis")
 
 POLL_SECONDS = 0.25
 # Rounds start at most this often. A round has fixed costs (reading the log's end, one
-# transaction of projections, its fsync) whatever it carries: woken by every append under a
-# sustained load of single events, the worker spent more CPU on them than the server spent
-# ingesting. The first append after a quiet spell is analysed at once; under load, a round
-# carries what arrived in the last few milliseconds.
+# transaction of projections, the changed sessions' reports) whatever it carries: woken by
+# every append under a sustained load of single events, the worker spent more CPU on them than
+# the server spent ingesting. The first append after a quiet spell is analysed at once; under
+# load, a round carries what arrived since the last one.
 MIN_ROUND_SECONDS = 0.05
 STOP_SECONDS = 15.0
 READY_SECONDS = 30.0

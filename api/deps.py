@@ -88,9 +88,16 @@ class Ingestion:
 
 async def ingestion(request: Request) -> Ingestion:
     state = request.app.state
-    caller = state.services.keys.authenticate(request_token(request))  # ingest: header keys only
+    return Ingestion(state.services, state.metrics,
+                     ingest_caller(state.services.keys, request_token(request)))
+
+
+def ingest_caller(keys: KeyStore, token: str | None) -> Principal:
+    """The caller of an ingest endpoint: by a header key only (never the UI's cookie), and it
+    must hold the ingest scope."""
+    caller = keys.authenticate(token)
     caller.require(Scope.INGEST)
-    return Ingestion(state.services, state.metrics, caller)
+    return caller
 
 
 IngestDep = Annotated[Ingestion, Depends(ingestion)]

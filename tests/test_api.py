@@ -147,7 +147,9 @@ def test_keys_and_scopes(client: TestClient, services: Services) -> None:
         return {"Authorization": f"Bearer {key}"}
 
     body = ndjson([envelope(1)])
-    assert client.post("/v1/events", content=body).status_code == 401
+    anonymous = client.post("/v1/events", content=body)
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    assert anonymous.json()["error"] == "AuthError"
     assert client.post("/v1/events", content=body, headers=auth("bbx_wrong")).status_code == 401
     assert client.post("/v1/events", content=body, headers=auth(ingest_key)).status_code == 200
     assert client.get("/v1/sessions", headers=auth(ingest_key)).status_code == 403

@@ -284,7 +284,8 @@ class ProcessCommitter:
             return  # _restarted drains once the new child is there
         try:
             self._sock.setblocking(True)
-            self._sock.sendall(bytes(self._unsent) + frame(self._outgoing) + frame(None))
+            rest = frame(self._outgoing) if self._outgoing else b""
+            self._sock.sendall(bytes(self._unsent) + rest + frame(None))
             self._outgoing = []
             while data := self._sock.recv(_READ_BYTES):
                 self._settle(self._frames.feed(data))
