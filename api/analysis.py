@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Protocol, cast
 
+from analyzer.heap import Survivors
 from analyzer.projector import Projector
 from api.services import Services
 from api.wakeup import PipeSignal, Wakeup
@@ -43,6 +44,7 @@ class AnalysisWorker:
     def __init__(self, projector: Projector, *, poll: float = POLL_SECONDS,
                  wake: Wakeup | None = None, min_round: float = MIN_ROUND_SECONDS) -> None:
         self._projector = projector
+        self._survivors = Survivors()  # the analyzer's memory outlives rounds: keep gc off it
         self._poll = poll
         self._min_round = min_round
         self._wake: Wakeup = wake or threading.Event()
@@ -62,7 +64,7 @@ class AnalysisWorker:
             started = time.monotonic()
             self._wake.clear()  # before catching up: an append meanwhile wakes the next round
             try:
-                self._projector.catch_up()
+                self._survivors.settle(self._projector.catch_up())
             except Exception:
                 logger.exception("analysis failed; retrying")
             self._wake.wait(self._poll)
