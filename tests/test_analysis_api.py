@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from analyzer.engine import SessionReport
+from analyzer.findings import Finding, Severity
 from analyzer.projector import CHECKPOINT, Projector
 from analyzer.store import FindingStore
 from api.app import create_app
@@ -92,3 +94,34 @@ def test_checkpoint_never_moves_backwards(store_backend: Backend) -> None:
         assert store.checkpoint("t") == 10
     finally:
         store.close()
+
+
+def session_report(sid: str, findings: list[Finding], events: int,
+                   actions: tuple[tuple[str, str, int], ...] = ()) -> SessionReport:
+    return SessionReport(sid, "test", None, 0.5, False, findings, events, "2026-04-24T08:00:00Z",
+                         "2026-04-24T08:00:00Z", actions)
+
+
+def finding(sid: str, n: int, severity: Severity = Severity.HIGH) -> Finding:
+    return Finding(f"f{n}", "rule", severity, sid, f"finding {n}", "2026-04-24T08:00:00Z")
+
+
+def test_projections_follow_each_commit_whether_findings_changed_or_not(store_backend: Backend) -> None:
+    first, other = FindingStore(store_backend.url), FindingStore(store_backend.url)
+    try:
+        first.commit("t", 1, [session_report("s", [finding("s", 1)], 1, (("db", "unverified", 1),))])
+        first.commit("t", 2, [session_report("s", [finding("s", 1)], 2, (("db", "unverified", 1),))])
+        [stored] = first.sessions(["s"])
+        assert [f["id"] for f in stored.findings] == ["f1"]
+        assert first.action_counts() == [("s", "db", "unverified", 1)]
+        first.commit("t", 3, [session_report("s", [finding("s", 2, Severity.CRITICAL), finding("s", 1)], 3)])
+        assert [f["id"] for f in first.sessions(["s"])[0].findings] == ["f2", "f1"]
+        assert first.action_counts() == []
+        assert first.alertable() == {"s": int(Severity.CRITICAL)}
+        # Another store (another process) knows nothing of what the first wrote: it replaces it.
+        other.commit("t", 4, [session_report("s", [], 4)])
+        assert first.sessions(["s"])[0].findings == []
+        assert first.alertable() == {}
+    finally:
+        first.close()
+        other.close()
