@@ -3,13 +3,14 @@
     python bench/ingest.py [--quick] [--profile] [--output PATH | --no-write] [--keep]
 
 Ceilings: plain ``sqlite3`` executemany of the very rows the log stores, in 1,000-row transactions
-(WAL, ``synchronous=FULL``) for storage; a bare FastAPI endpoint that parses and discards the body
-(``bench/bare_app.py``) for HTTP. Figures: ``blackbox ingest`` of a large transcript set (copies of
-the shared Claude Code transcripts with every uuid rewritten, so nothing dedupes), the Preparer
-alone, and HTTP ingest driven by ``wrk`` (``bench/wrk_events.lua``: fresh envelopes per request)
-in 500-event batches from 4 connections and single events from 32. After every run against the
-real server the log is opened and checked: events stored = events the server appended, every
-acknowledged event stored, chains verify. ``--profile`` adds py-spy runs of the real server.
+with the log writer's settings (WAL, ``synchronous=FULL``, its checkpoint interval) for storage; a
+bare FastAPI endpoint that parses and discards the body (``bench/bare_app.py``) for HTTP. Figures:
+``blackbox ingest`` of a large transcript set (copies of the shared Claude Code transcripts with
+every uuid rewritten, so nothing dedupes), the Preparer alone, and HTTP ingest driven by ``wrk``
+(``bench/wrk_events.lua``: fresh envelopes per request) in 500-event batches from 4 connections and
+single events from 32. After every run against the real server the log is opened and checked: events
+stored = events the server appended, every acknowledged event stored, chains verify. ``--profile``
+adds py-spy runs of the real server.
 
 A full run writes ``BENCHMARKS.md`` (``--quick`` only prints, unless ``--output`` is given).
 """
@@ -407,6 +408,18 @@ def create_log_schema(path: Path) -> None:
     open_log(f"sqlite:///{path}").close()
 
 
+def log_like_connection(path: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection with the log writer's settings (WAL, fsync per commit, its
+    checkpoint interval): the ceiling differs from the log in code, not in configuration."""
+    from ingest.log.engines import WAL_AUTOCHECKPOINT_PAGES
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+    return conn
+
+
 def executemany(results: Results, rows: list[Row], tmp: Path, key: str, label: str, *,
                 log_schema: bool = True, ceiling: str | None = None) -> None:
     """A ceiling is the best of CEILING_RUNS runs, each into a fresh file: noise only lowers it."""
@@ -425,9 +438,7 @@ def executemany(results: Results, rows: list[Row], tmp: Path, key: str, label: s
 def _executemany_once(rows: list[Row], path: Path, *, log_schema: bool) -> tuple[Meter, list[float], int]:
     if log_schema:
         create_log_schema(path)
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    conn = log_like_connection(path)
     if not log_schema:
         conn.execute(BARE_DDL)
     insert = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -443,9 +454,7 @@ def _executemany_once(rows: list[Row], path: Path, *, log_schema: bool) -> tuple
 def commit_per_row(results: Results, rows: list[Row], path: Path) -> None:
     """One row per transaction: what durability costs without group commit (fsync floor)."""
     create_log_schema(path)
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    conn = log_like_connection(path)
     insert = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     wait_quiet()
     with Meter() as meter:

@@ -20,6 +20,14 @@ from ingest.errors import ConfigError
 # not change under it. The log's write path issues it itself (it runs below SQLAlchemy's Connection).
 WRITER_BEGIN = "BEGIN IMMEDIATE"
 
+# Pages the WAL may hold before a commit copies them into the database file (SQLite's default is
+# 1,000). Event ids are hashes, so each event dirties a leaf of the id index of its own; at the
+# default, a checkpoint every ~20 single-event group commits wrote most of those leaves back again.
+# Measured (log schema, WAL, synchronous=FULL, raw sqlite3): 14-event commits over 32 streams,
+# 0.83 -> 0.65 ms and 383 -> 315 KB written per commit; 1,000-event commits, 25,160 -> 30,983
+# events/s. The WAL file grows to about 40 MB between checkpoints.
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+
 
 def normalize_url(url: str) -> str:
     """Accept ``postgresql://`` and ``postgres://`` as the psycopg 3 driver; check the scheme."""
@@ -68,6 +76,7 @@ def _configure_sqlite(engine: Engine, *, begin: str, synchronous: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
