@@ -25,7 +25,7 @@ from collections.abc import Callable
 from analyzer import heap
 from analyzer.engine import Analyzer, SessionReport
 from analyzer.store import FindingStore, Link, StoredSession
-from ingest.log import EventLog
+from ingest.log import EventLog, Recorded
 
 # Bump when rules or extraction change what the analyzer concludes: projections written by an
 # older version are then recomputed from the log on the next catch-up.
@@ -67,15 +67,24 @@ class Projector:
                 self._replay_to(checkpoint)
             processed = 0
             while batch := self.log.read_all(after_position=self.position, limit=self._batch):
-                changed = self.analyzer.feed_all(r.event for r in batch)
-                changed |= {r.event.session_id for r in batch if r.event.session_id}
-                reports = self._reports(changed)
-                self.store.commit(CHECKPOINT, batch[-1].position, reports, self._new_links())
-                self.position = batch[-1].position
+                self._project(batch)
                 processed += len(batch)
-                if reports and self._on_change:
-                    self._on_change(reports)
+                if len(batch) < self._batch:
+                    # The log's end as of this read: what arrived since is the next round's. Chasing
+                    # it under a steady load made rounds of a few dozen events, each paying the
+                    # reports and the commit (measured: 1,167 commits in 13 s of single events).
+                    break
             return processed
+
+    def _project(self, batch: list[Recorded]) -> None:
+        """Steps 2 and 3 for one batch read from the log."""
+        changed = self.analyzer.feed_all(r.event for r in batch)
+        changed |= {r.event.session_id for r in batch if r.event.session_id}
+        reports = self._reports(changed)
+        self.store.commit(CHECKPOINT, batch[-1].position, reports, self._new_links())
+        self.position = batch[-1].position
+        if reports and self._on_change:
+            self._on_change(reports)
 
     def rebuild(self) -> int:
         """Drop every projection and recompute it from the first event."""

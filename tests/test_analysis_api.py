@@ -18,9 +18,11 @@ from analyzer.projector import CHECKPOINT, Projector
 from analyzer.store import FindingStore
 from api.app import create_app
 from api.services import Services
+from ingest.envelope import Event
 from ingest.log import open_log
 from ingest.settings import Settings
 from tests.backends import Backend, backend
+from tests.helpers import envelope
 
 INCIDENT = "incidents/railway-volume-delete"
 
@@ -125,3 +127,35 @@ def test_projections_follow_each_commit_whether_findings_changed_or_not(store_ba
     finally:
         first.close()
         other.close()
+
+
+def events(count: int, session: str) -> list[Event]:
+    return [Event.from_document({**envelope(n, session), "received_at": "2026-04-24T09:00:00Z"})
+            for n in range(count)]
+
+
+def test_a_catch_up_stops_at_the_end_it_read_and_the_next_takes_the_rest(tmp_path: Path) -> None:
+    """Events appended while a round runs are the next round's: under a steady load a round that
+    chased them would commit a few dozen events at a time."""
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    log, store = open_log(url), FindingStore(url)
+    late = events(5, "s2")
+
+    def append_meanwhile(reports: list[SessionReport]) -> None:
+        if late:
+            log.append(late)
+            late.clear()
+
+    try:
+        log.append(events(5, "sess-1"))
+        projector = Projector(log, store, batch=10, on_change=append_meanwhile)
+        assert projector.catch_up() == 5
+        assert store.checkpoint(CHECKPOINT) == 5
+        assert projector.catch_up() == 5  # the events appended during the first round
+        assert [s.session_id for s in store.sessions()] == ["s2", "sess-1"]
+        log.append(events(25, "s3"))
+        assert projector.catch_up() == 25  # full batches: read on to the end
+        assert store.checkpoint(CHECKPOINT) == log.count_events() == 35
+    finally:
+        log.close()
+        store.close()
