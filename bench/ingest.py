@@ -769,11 +769,10 @@ def writer_summary(path: Path) -> str:
     return (f"\nLog writer, timed by `bench/traced_serve.py` in the same run: {len(wall):,} group commits "
             f"of {sum(events) / len(events):,.1f} events on average. Per commit: wall "
             f"{mean['wall']:.1f} ms (p50 {percentile(wall, 50):.1f}, p99 {percentile(wall, 99):.1f}), "
-            f"writer-thread CPU {mean['cpu']:.1f} ms, of which the COMMIT (fsync) call takes "
+            f"writer CPU {mean['cpu']:.1f} ms, of which the COMMIT (fsync) call takes "
             f"{mean['commit']:.1f} ms wall (p50 {percentile(commit, 50):.2f}, p99 "
             f"{percentile(commit, 99):.1f}); the remaining {mean['wall'] - mean['cpu'] - mean['commit']:.1f} "
-            "ms the writer is neither computing nor in COMMIT: it waits to run again (for the GIL, or "
-            "for a CPU).\n")
+            "ms the writer process is neither computing nor in COMMIT: it waits for a CPU.\n")
 
 
 FRAME = re.compile(r"^(?P<name>.*) \((?P<file>.*?)(?::\d+)?\)$")
