@@ -122,8 +122,7 @@ class FindingStore:
             metadata.create_all(conn)
         # What this store last committed of each session's findings and actions. A live round
         # rewrites every session it touched, and most rounds change a session's counts but not
-        # its findings: those are not serialised and rewritten again (measured: the projection
-        # commit was a quarter of the worker's round under single-event ingest). Every projector
+        # its findings: those are not serialised and rewritten again each round. Every projector
         # computes the same rows from the same log, so another process's writes agree with it.
         self._written: dict[str, _Written] = {}
 
