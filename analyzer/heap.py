@@ -11,19 +11,23 @@ So a process that analyses round after round (``api.analysis.AnalysisWorker``):
    drops; only cycles would wait, and a round makes none (measured: a young collection after each
    round found no unreachable object);
 2. freezes what survived the round (``Survivors.settle``): the collector leaves it alone;
-3. every ``FULL_EVERY`` events, unfreezes everything for one full collection, so cycles that did
-   become garbage are freed after all. A full collection scans the whole process — the worker's
-   imports alone are about 200,000 objects, 0.15 s — so it is rare: collecting whenever the
-   analysed events doubled cost the worker 1.1 s of its first 13 s.
+3. every ``FULL_EVERY`` events (or, when events are few, every ``FULL_EVERY_SECONDS`` with at
+   least one), unfreezes everything for one full collection, so cycles that did become garbage
+   are freed after all — including those of other threads, whose objects a freeze takes too. A
+   full collection scans the whole process — the worker's imports alone are about 200,000
+   objects, 0.15 s — so it is rare: collecting whenever the analysed events doubled cost the
+   worker 1.1 s of its first 13 s.
 """
 
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 FULL_EVERY = 1_000_000  # events analysed between full collections
+FULL_EVERY_SECONDS = 3600.0  # and at most this long, while events come
 
 
 @contextmanager
@@ -45,9 +49,10 @@ def paused() -> Iterator[None]:
 class Survivors:
     """Freezes what each round leaves behind; runs the occasional full collection."""
 
-    def __init__(self, *, every: int = FULL_EVERY) -> None:
-        self._every = every
+    def __init__(self, *, every: int = FULL_EVERY, every_seconds: float = FULL_EVERY_SECONDS) -> None:
+        self._every, self._every_seconds = every, every_seconds
         self._since_full = 0
+        self._last_full = time.monotonic()
         self.full_collections = 0
 
     def settle(self, analysed: int) -> None:
@@ -55,9 +60,9 @@ class Survivors:
         if analysed <= 0:
             return
         self._since_full += analysed
-        if self._since_full >= self._every:
+        if self._since_full >= self._every or time.monotonic() - self._last_full >= self._every_seconds:
             gc.unfreeze()
             gc.collect()
-            self._since_full = 0
+            self._since_full, self._last_full = 0, time.monotonic()
             self.full_collections += 1
         gc.freeze()

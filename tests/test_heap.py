@@ -78,3 +78,12 @@ def test_a_full_collection_comes_every_so_many_events() -> None:
         if survivors.full_collections > before:
             full_at.append(analysed)
     assert full_at == [10, 20, 30]
+
+
+def test_a_full_collection_also_comes_after_so_long_while_events_come() -> None:
+    survivors = Survivors(every=1_000_000, every_seconds=0.0)
+    garbage = dropped_cycle()
+    survivors.settle(0)  # no events: nothing happens, however long it has been
+    assert survivors.full_collections == 0
+    survivors.settle(1)
+    assert survivors.full_collections == 1 and garbage() is None
