@@ -78,10 +78,16 @@ class Projector:
 
     def _project(self, batch: list[Recorded]) -> None:
         """Steps 2 and 3 for one batch read from the log."""
-        changed = self.analyzer.feed_all(r.event for r in batch)
-        changed |= {r.event.session_id for r in batch if r.event.session_id}
-        reports = self._reports(changed)
-        self.store.commit(CHECKPOINT, batch[-1].position, reports, self._new_links())
+        try:
+            changed = self.analyzer.feed_all(r.event for r in batch)
+            changed |= {r.event.session_id for r in batch if r.event.session_id}
+            reports = self._reports(changed)
+            self.store.commit(CHECKPOINT, batch[-1].position, reports, self._new_links())
+        except BaseException:
+            # The analyzer has taken the batch but the projections have not: fed again on the
+            # next round it would count twice. Start over from the stored checkpoint instead.
+            self.analyzer, self.position, self._warm = Analyzer(), 0, False
+            raise
         self.position = batch[-1].position
         if reports and self._on_change:
             self._on_change(reports)

@@ -4,8 +4,10 @@ the finding, and the projections survive a restart and match a rebuild — on SQ
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from analyzer.store import FindingStore
 from api.app import create_app
 from api.services import Services
 from ingest.envelope import Event
+from ingest.errors import StorageError
 from ingest.log import open_log
 from ingest.settings import Settings
 from tests.backends import Backend, backend
@@ -159,3 +162,43 @@ def test_a_catch_up_stops_at_the_end_it_read_and_the_next_takes_the_rest(tmp_pat
     finally:
         log.close()
         store.close()
+
+
+def event_counts(db: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(db)) as conn:
+        return dict(conn.execute("SELECT session_id, events FROM analysis_sessions").fetchall())
+
+
+class FailingOnce(FindingStore):
+    """A store whose next commit fails (a locked or full disk), then works again."""
+
+    fail = True
+
+    def commit(self, *args: Any, **kwargs: Any) -> None:
+        if self.fail:
+            self.fail = False
+            raise StorageError("disk full")
+        super().commit(*args, **kwargs)
+
+
+def test_a_failed_projection_commit_is_retried_without_counting_its_batch_twice(tmp_path: Path) -> None:
+    calls = [{**envelope(n), "tool_input": {"command": f"rm -rf /srv/data/{n}"}} for n in range(6)]
+    log = open_log(f"sqlite:///{tmp_path / 'log.db'}")
+    log.append([Event.from_document({**doc, "received_at": "2026-04-24T09:00:00Z"}) for doc in calls])
+    failing = FailingOnce(f"sqlite:///{tmp_path / 'a.db'}")
+    fresh = FindingStore(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        projector = Projector(log, failing)
+        with pytest.raises(StorageError):
+            projector.catch_up()
+        assert projector.catch_up() == 6
+        Projector(log, fresh).catch_up()
+        counts = failing.action_counts()
+        assert counts and counts == fresh.action_counts()
+        assert sum(n for *_, n in counts) == 6
+        assert failing.sessions() == fresh.sessions()
+        assert event_counts(tmp_path / "a.db") == event_counts(tmp_path / "b.db") == {"sess-1": 6}
+    finally:
+        log.close()
+        failing.close()
+        fresh.close()
