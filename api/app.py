@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from starlette.types import Receive, Scope, Send
 
 from api.analysis import Stoppable, WorkerProcess, start_workers
-from api.errors import error_body, error_headers, error_status
+from api.errors import error_response
 from api.metrics import Metrics
 from api.responses import JsonResponse
 from api.routes import findings, guard, health, hooks, ingest, otlp, read, reports, ui, webhooks
@@ -103,5 +103,4 @@ def _start_workers(services: Services, *, in_process: bool) -> list[Stoppable]:
 
 
 async def _blackbox_error(_request: Request, exc: BlackboxError) -> JsonResponse:
-    status = error_status(exc)
-    return JsonResponse(error_body(exc), status_code=status, headers=error_headers(status))
+    return error_response(exc)

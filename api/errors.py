@@ -3,8 +3,7 @@ ingest endpoints that answer below FastAPI's routing (``api/routes/ingest.py``).
 
 from __future__ import annotations
 
-from typing import Any
-
+from api.responses import JsonResponse
 from ingest.errors import (
     AuthError,
     BlackboxError,
@@ -29,13 +28,8 @@ _STATUS: tuple[tuple[type[BlackboxError], int], ...] = (
 )
 
 
-def error_status(exc: BlackboxError) -> int:
-    return next(code for cls, code in _STATUS if isinstance(exc, cls))
-
-
-def error_body(exc: BlackboxError) -> dict[str, Any]:
-    return {"error": type(exc).__name__, "detail": str(exc)}
-
-
-def error_headers(status: int) -> dict[str, str] | None:
-    return {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(exc: BlackboxError) -> JsonResponse:
+    status = next(code for cls, code in _STATUS if isinstance(exc, cls))
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JsonResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status,
+                        headers=headers)

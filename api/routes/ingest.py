@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
 from api.deps import MetricsDep, ServicesDep, header_token, ingest_caller
-from api.errors import error_body, error_headers, error_status
+from api.errors import error_response
 from api.responses import JsonResponse
 from api.services import Services
 from ingest.adapters import get_adapter
@@ -54,8 +54,7 @@ async def answer(scope: Scope, receive: Receive, send: Send, fmt: str) -> None:
     except ClientGone:
         return
     except BlackboxError as exc:
-        status = error_status(exc)
-        response = JsonResponse(error_body(exc), status_code=status, headers=error_headers(status))
+        response = error_response(exc)
     except Exception:  # nothing above us turns it into a 500 (FastAPI's middleware is bypassed)
         logger.exception("ingest request failed")
         response = JsonResponse({"error": "InternalError", "detail": "see the server log"},
