@@ -196,10 +196,6 @@ class _Written:
     findings: list[Finding]
     actions: tuple[tuple[str, str, int], ...]
 
-    def differs(self, report: SessionReport) -> tuple[bool, bool]:
-        """(findings changed, actions changed)."""
-        return report.findings != self.findings, report.actions != self.actions
-
 
 def _write_reports(conn: Connection, reports: Sequence[SessionReport],
                    before: dict[str, _Written]) -> dict[str, _Written]:
@@ -208,10 +204,10 @@ def _write_reports(conn: Connection, reports: Sequence[SessionReport],
     Returns what the sessions now hold."""
     if not reports:
         return {}
-    changes = [(r, w.differs(r) if (w := before.get(r.session_id)) else (True, True)) for r in reports]
-    _replace(conn, findings_table, [r for r, (findings, _) in changes if findings],
+    pairs = [(r, before.get(r.session_id)) for r in reports]
+    _replace(conn, findings_table, [r for r, was in pairs if was is None or r.findings != was.findings],
              lambda r: [_finding_row(f.to_document(), rank) for rank, f in enumerate(r.findings)])
-    _replace(conn, actions_table, [r for r, (_, actions) in changes if actions],
+    _replace(conn, actions_table, [r for r, was in pairs if was is None or r.actions != was.actions],
              lambda r: [{"session_id": r.session_id, "family": family, "state": state, "count": n}
                         for family, state, n in r.actions])
     _replace(conn, sessions_table, reports, lambda r: [_session_row(r)])
