@@ -95,7 +95,7 @@ def test_closing_commits_what_is_in_flight(tmp_path: Path) -> None:
 
     async def run() -> list[asyncio.Future[AppendOutcome]]:
         log = open_log(url, writer_process=True)
-        futures = [log._committer.submit_async([encode(event(n))]) for n in range(100)]
+        futures = [log._committer.submit_async([encode(event(n)).shipped()]) for n in range(100)]
         log.close()  # before the loop got to send them
         return futures
 

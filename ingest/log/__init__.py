@@ -11,7 +11,7 @@ from concurrent.futures import Future
 from typing import Protocol
 
 from ingest.envelope import Event
-from ingest.log.chain import Encoded, Writable, encode
+from ingest.log.chain import Encoded, Shipped, encode
 from ingest.log.commit import Committer, GroupCommitter
 from ingest.log.types import (
     AppendOutcome,
@@ -32,7 +32,7 @@ __all__ = [
 class Recorder(Protocol):
     """A storage backend of the log."""
 
-    def write(self, batches: Sequence[Sequence[Writable]]) -> list[AppendOutcome]: ...
+    def write(self, batches: Sequence[Sequence[Shipped]]) -> list[AppendOutcome]: ...
     def record_rejects(self, rejects: Sequence[Rejected]) -> None: ...
     def read_stream(self, stream: str, after_seq: int = 0, limit: int = 1000) -> list[Recorded]: ...
     def read_session(self, session_id: str, after_position: int = 0,
@@ -72,14 +72,14 @@ class EventLog:
     async def append_encoded_async(self, encoded: Sequence[Encoded]) -> AppendOutcome:
         if not encoded:
             return AppendOutcome(0, 0)
-        return await self._committer.submit_async(encoded)
+        return await self._committer.submit_async([e.shipped() for e in encoded])
 
     def submit(self, encoded: Sequence[Encoded]) -> Future[AppendOutcome]:
         if not encoded:
             done: Future[AppendOutcome] = Future()
             done.set_result(AppendOutcome(0, 0))
             return done
-        return self._committer.submit(encoded)
+        return self._committer.submit([e.shipped() for e in encoded])
 
     def record_rejects(self, rejects: Sequence[Rejected]) -> None:
         self.recorder.record_rejects(rejects)

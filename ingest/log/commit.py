@@ -22,14 +22,14 @@ from concurrent.futures import Future, InvalidStateError
 from typing import Protocol
 
 from ingest.errors import BlackboxError, StorageError
-from ingest.log.chain import Encoded, Writable
+from ingest.log.chain import Shipped
 from ingest.log.types import AppendOutcome
 
 log = logging.getLogger(__name__)
 
-WriteBatches = Callable[[Sequence[Sequence[Writable]]], list[AppendOutcome]]
+WriteBatches = Callable[[Sequence[Sequence[Shipped]]], list[AppendOutcome]]
 Waiter = Future[AppendOutcome] | asyncio.Future[AppendOutcome]
-_Pending = tuple[Sequence[Encoded], Waiter]
+_Pending = tuple[Sequence[Shipped], Waiter]
 Result = AppendOutcome | BlackboxError
 
 
@@ -39,8 +39,8 @@ class Committer(Protocol):
 
     commits: int  # transactions run, observed by metrics and tests
 
-    def submit(self, batch: Sequence[Encoded]) -> Future[AppendOutcome]: ...
-    def submit_async(self, batch: Sequence[Encoded]) -> asyncio.Future[AppendOutcome]: ...
+    def submit(self, batch: Sequence[Shipped]) -> Future[AppendOutcome]: ...
+    def submit_async(self, batch: Sequence[Shipped]) -> asyncio.Future[AppendOutcome]: ...
     def close(self) -> None: ...
 
 
@@ -57,12 +57,12 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="blackbox-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, batch: Sequence[Encoded]) -> Future[AppendOutcome]:
+    def submit(self, batch: Sequence[Shipped]) -> Future[AppendOutcome]:
         future: Future[AppendOutcome] = Future()
         self._enqueue((batch, future))
         return future
 
-    def submit_async(self, batch: Sequence[Encoded]) -> asyncio.Future[AppendOutcome]:
+    def submit_async(self, batch: Sequence[Shipped]) -> asyncio.Future[AppendOutcome]:
         """Like ``submit``, for a caller on an event loop: the future is that loop's own."""
         future: asyncio.Future[AppendOutcome] = asyncio.get_running_loop().create_future()
         self._enqueue((batch, future))
@@ -116,7 +116,7 @@ class GroupCommitter:
         settle([waiter for _, waiter in taken], results)
 
 
-def commit_together(write: WriteBatches, batches: list[Sequence[Writable]]) -> list[Result]:
+def commit_together(write: WriteBatches, batches: list[Sequence[Shipped]]) -> list[Result]:
     """One outcome or error per batch: all in one transaction, or, if that fails, each batch
     in its own (so one bad batch fails only its caller)."""
     try:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from ingest.errors import BlackboxError, StorageError
-from ingest.log.chain import Encoded, Writable
+from ingest.log.chain import Shipped
 from ingest.log.commit import Result, Waiter, commit_together, resolve
 from ingest.log.types import AppendOutcome
 
@@ -56,7 +56,7 @@ _READ_BYTES = 256 * 1024
 # Server → child: a list of (id, batch), or None (stop). Child → server: a list of (id, result)
 # per transaction. Frames as multiprocessing's Connection writes and reads them (the child uses
 # one): a signed 32-bit big-endian length, or -1 and an unsigned 64-bit length, then a pickle.
-_Message = list[tuple[int, Sequence[Writable]]]  # Encoded here, Shipped in the child
+_Message = list[tuple[int, Sequence[Shipped]]]
 _Answer = list[tuple[int, Result]]
 
 
@@ -125,7 +125,7 @@ class ProcessCommitter:
 
     # -- callers ------------------------------------------------------------------------------
 
-    def submit_async(self, batch: Sequence[Encoded]) -> asyncio.Future[AppendOutcome]:
+    def submit_async(self, batch: Sequence[Shipped]) -> asyncio.Future[AppendOutcome]:
         """For a caller on the loop: its batch goes out on this turn of the loop."""
         if asyncio.get_running_loop() is not self._loop:
             return asyncio.wrap_future(self.submit(batch))
@@ -133,7 +133,7 @@ class ProcessCommitter:
         self._enqueue(batch, future)
         return future
 
-    def submit(self, batch: Sequence[Encoded]) -> Future[AppendOutcome]:
+    def submit(self, batch: Sequence[Shipped]) -> Future[AppendOutcome]:
         """From any thread. On the loop's own thread, never wait for the result: the loop is
         what resolves it."""
         future: Future[AppendOutcome] = Future()
@@ -167,7 +167,7 @@ class ProcessCommitter:
 
     # -- on the loop --------------------------------------------------------------------------
 
-    def _enqueue(self, batch: Sequence[Encoded], waiter: Waiter) -> None:
+    def _enqueue(self, batch: Sequence[Shipped], waiter: Waiter) -> None:
         if self._closed:
             resolve(waiter, StorageError("the log is closed"))
             return

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from ingest.envelope import format_time, parse_time, utc_now
 from ingest.errors import StorageError, TamperError
 from ingest.log import schema
-from ingest.log.chain import GENESIS_HASH, Writable, WriteKey, chain_hash, decode
+from ingest.log.chain import GENESIS_HASH, Shipped, chain_hash, decode
 from ingest.log.engines import WRITER_BEGIN, make_engines
 from ingest.log.statements import WriteStatements
 from ingest.log.types import (
@@ -36,7 +36,6 @@ from ingest.log.types import (
 )
 from ingest.log.verify import ChainVerifier
 
-_Keyed = tuple[WriteKey, Writable]
 _ID_CHUNK = 500  # stays under every SQLite build's bound-parameter limit
 _WRITE_ATTEMPTS = 3  # concurrent PostgreSQL writers may race on a new id or stream head
 
@@ -73,7 +72,7 @@ class SqlRecorder:
 
     # -- write path ---------------------------------------------------------------------------
 
-    def write(self, batches: Sequence[Sequence[Writable]]) -> list[AppendOutcome]:
+    def write(self, batches: Sequence[Sequence[Shipped]]) -> list[AppendOutcome]:
         """Append several callers' batches in one transaction; one outcome per batch."""
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
@@ -108,12 +107,11 @@ class SqlRecorder:
         finally:
             raw.close()  # back to the pool
 
-    def _write_in(self, cursor: Any, batches: Sequence[Sequence[Writable]]) -> list[AppendOutcome]:
-        keyed = [[(e.key, e) for e in batch] for batch in batches]  # Encoded builds its key per call
-        seen = self._existing_ids(cursor, [key.id for batch in keyed for key, _ in batch])
-        fresh: list[_Keyed] = []
+    def _write_in(self, cursor: Any, batches: Sequence[Sequence[Shipped]]) -> list[AppendOutcome]:
+        seen = self._existing_ids(cursor, [shipped[0] for batch in batches for shipped in batch])
+        fresh: list[Shipped] = []
         outcomes = []
-        for batch in keyed:
+        for batch in batches:
             new = _unseen(batch, seen)
             fresh.extend(new)
             outcomes.append(AppendOutcome(appended=len(new), duplicates=len(batch) - len(new)))
@@ -131,16 +129,16 @@ class SqlRecorder:
             found.update(row[0] for row in cursor.fetchall())
         return found
 
-    def _insert_chained(self, cursor: Any, fresh: list[_Keyed]) -> None:
-        heads = self._lock_heads(cursor, {key.stream: key.source for key, _ in fresh})
+    def _insert_chained(self, cursor: Any, fresh: list[Shipped]) -> None:
+        heads = self._lock_heads(cursor, {stream: source for _, stream, _, source, *_ in fresh})
         rows = []
-        for key, written in fresh:
-            last_seq, last_hash = heads[key.stream]
+        for event_id, stream, session_id, source, kind, time, body in fresh:
+            last_seq, last_hash = heads[stream]
             seq = last_seq + 1
-            digest = chain_hash(last_hash, seq, written.body)
-            heads[key.stream] = (seq, digest)
-            rows.append((key.id, key.stream, seq, key.session_id, key.source, key.kind,
-                         written.time, written.body, last_hash, digest))  # EVENT_COLUMNS order
+            digest = chain_hash(last_hash, seq, body)
+            heads[stream] = (seq, digest)
+            rows.append((event_id, stream, seq, session_id, source, kind, time, body, last_hash,
+                         digest))  # EVENT_COLUMNS order
         cursor.executemany(self._sql.insert_events, rows)
         cursor.executemany(self._sql.update_heads,
                            [(seq, digest, stream) for stream, (seq, digest) in heads.items()])
@@ -244,13 +242,13 @@ class SqlRecorder:
             return ChainVerifier(heads).run(rows)
 
 
-def _unseen(batch: list[_Keyed], seen: set[str]) -> list[_Keyed]:
+def _unseen(batch: Sequence[Shipped], seen: set[str]) -> list[Shipped]:
     """Events not stored yet and not earlier in this commit; marks them as seen."""
     new = []
-    for key, written in batch:
-        if key.id not in seen:
-            seen.add(key.id)
-            new.append((key, written))
+    for shipped in batch:
+        if shipped[0] not in seen:
+            seen.add(shipped[0])
+            new.append(shipped)
     return new
 
 
@@ -260,14 +258,14 @@ def _read_all_sql(paramstyle: str) -> str:
             f"WHERE position > {marker} ORDER BY position LIMIT {marker}")
 
 
-def _summarise_sessions(fresh: Iterable[_Keyed]) -> list[tuple[Any, ...]]:
+def _summarise_sessions(fresh: Iterable[Shipped]) -> list[tuple[Any, ...]]:
     """Per session of a commit, values in ``SESSION_COLUMNS`` order."""
     grouped: dict[str, list[str]] = defaultdict(list)
     sources: dict[str, str] = {}
-    for key, written in fresh:
-        if key.session_id is not None:
-            grouped[key.session_id].append(written.time)
-            sources.setdefault(key.session_id, key.source)
+    for _, _, session_id, source, _, time, _ in fresh:
+        if session_id is not None:
+            grouped[session_id].append(time)
+            sources.setdefault(session_id, source)
     return [(sid, sources[sid], min(times), max(times), len(times)) for sid, times in grouped.items()]
 
 
