@@ -8,6 +8,7 @@ never allowed to stop ingest.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -15,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Protocol, cast
 
 from analyzer.heap import Survivors
@@ -141,6 +143,24 @@ class WorkerProcess:
                 self._process = self._spawn()
 
 
+def yield_cpu(niceness: int) -> None:
+    """Lower this process's CPU priority to ``niceness`` (never raise it).
+
+    Why: the analyzer costs about as much CPU per event as ingesting it. When ingest saturates
+    the CPU at equal priority, the worker takes half of it and acknowledgements wait; niced, it
+    takes what ingest leaves and catches up when the load drops (``/metrics`` shows how far
+    behind it is: ``blackbox_analysis_lag_events``). Below saturation nothing changes: a niced
+    process still gets an idle CPU at once, so alerts are as quick as before."""
+    if niceness <= 0:
+        return
+    # Linux keeps a niceness per thread, and imports have started threads already (a BLAS
+    # library's pool): each thread is lowered; threads started later inherit it.
+    tasks = Path("/proc/self/task")
+    for thread in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.setpriority(os.PRIO_PROCESS, thread, max(niceness, os.getpriority(os.PRIO_PROCESS, thread)))
+
+
 @dataclass(frozen=True, slots=True)
 class Signals:
     """The events a server shares with its worker process."""
@@ -155,6 +175,7 @@ def run_worker(settings: Settings, signals: Signals, parent: int) -> None:
     """The worker process's body."""
     logging.basicConfig(level=logging.WARNING, format="blackbox-worker: %(levelname)s %(message)s")
     name_this_process(WORKER_NAME)
+    yield_cpu(settings.analysis_nice)  # before our threads start: they inherit it
     services = Services.open(settings)
     services.appended, services.webhooks.enqueued = signals.appended, signals.enqueued
     workers = start_workers(services)

@@ -6,6 +6,8 @@ from typing import NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from analyzer.projector import CHECKPOINT
+from analyzer.store import FindingStore
 from ingest.log import EventLog
 
 
@@ -18,7 +20,7 @@ class IngestCounters(NamedTuple):
 
 
 class Metrics:
-    def __init__(self, log: EventLog) -> None:
+    def __init__(self, log: EventLog, findings: FindingStore) -> None:
         self._by_format: dict[str, IngestCounters] = {}
         self.registry = CollectorRegistry()
         self.appended = Counter("blackbox_events_appended", "Events appended to the log",
@@ -34,6 +36,10 @@ class Metrics:
         commits = Gauge("blackbox_group_commits", "Transactions run by the log writer",
                         registry=self.registry)
         commits.set_function(lambda: log.commits)
+        lag = Gauge("blackbox_analysis_lag_events",
+                    "Log positions appended but not analysed yet (the analysis worker yields the "
+                    "CPU to ingest, and catches up when the load drops)", registry=self.registry)
+        lag.set_function(lambda: max(0, log.head_position() - findings.checkpoint(CHECKPOINT)))
 
     def ingest_counters(self, fmt: str) -> IngestCounters:
         """The counters of a format, looked up once: ``labels()`` validates, locks and builds a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from analyzer.guard import GuardPolicy, load_policy
@@ -34,6 +35,10 @@ class Services:
     sessions: SessionAnalyzers  # one session's live analyzer, for the guard
     # Set after every acknowledged append: the analysis worker wakes at once instead of on its poll.
     appended: Wakeup = field(default_factory=threading.Event)
+    # Request bodies too large to map on the event loop are mapped here, one at a time in arrival
+    # order (api.routes.ingest explains why).
+    preparing: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="blackbox-prepare"))
     _ring_due: bool = field(default=False, init=False, repr=False)
 
     @classmethod
@@ -76,6 +81,7 @@ class Services:
         self.appended.set()
 
     def close(self) -> None:
+        self.preparing.shutdown()
         self.log.close()
         self.keys.close()
         self.findings.close()

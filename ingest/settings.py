@@ -40,6 +40,10 @@ class Settings(BaseSettings):
                                       description="Attempts per delivery before it is dead")
     webhook_backoff_base: float = Field(1.0, gt=0, description="Seconds: the first retry's backoff cap")
     webhook_backoff_max: float = Field(300.0, gt=0, description="Seconds: the largest backoff cap")
+    analysis_nice: int = Field(
+        10, ge=0, le=19, description="CPU niceness of `blackbox serve`'s analysis worker process: "
+        "when ingest saturates the CPU, acknowledgements come first and analysis catches up "
+        "(0: no preference)")
 
 
     @property

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -12,7 +15,11 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.keys import Scope
+from api.metrics import Metrics
 from api.services import Services
+from ingest.documents import event_from_document
+from ingest.envelope import utc_now
+from ingest.pipeline import Prepared, Preparer
 from ingest.settings import Settings
 from tests.helpers import envelope, ndjson
 
@@ -136,6 +143,51 @@ def test_metrics_count_ingest(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert 'blackbox_events_appended_total{format="blackbox"} 3.0' in text
     assert "blackbox_group_commits" in text
+
+
+def test_metrics_show_how_far_analysis_is_behind_the_log(services: Services) -> None:
+    metrics = Metrics(services.log, services.findings)
+    now = utc_now()
+    services.log.append([event_from_document(envelope(n, session="lag"), received_at=now)
+                         for n in range(3)])
+    assert metrics.registry.get_sample_value("blackbox_analysis_lag_events") == 3
+    services.projector.catch_up()
+    assert metrics.registry.get_sample_value("blackbox_analysis_lag_events") == 0
+
+
+class SlowPreparer:
+    """A preparer that takes its time and notes when each preparation ran."""
+
+    def __init__(self, inner: Preparer) -> None:
+        self.inner = inner
+        self.spans: list[tuple[float, float]] = []
+
+    def prepare(self, data: bytes, fmt: str, **kwargs: Any) -> tuple[str | None, Iterator[Prepared]]:
+        started = time.monotonic()
+        time.sleep(0.2)
+        chosen, chunks = self.inner.prepare(data, fmt, **kwargs)
+        prepared = list(chunks)
+        self.spans.append((started, time.monotonic()))
+        return chosen, iter(prepared)
+
+
+def test_large_bodies_are_prepared_one_at_a_time(tmp_path: Path) -> None:
+    """Prepared together, concurrent bodies would all reach the log writer late (they share the
+    GIL); one at a time, the first commits while the next is prepared."""
+    opened = Services.open(Settings(db=f"sqlite:///{tmp_path / 'fifo.db'}"))
+    slow = SlowPreparer(opened.preparer)
+    opened.preparer = slow  # type: ignore[assignment]
+    bodies = [orjson.dumps([envelope(n, session=f"s{b}", pad="x" * 300)
+                            for n in range(200)]) for b in range(2)]
+    assert all(len(body) > 64 * 1024 for body in bodies)  # past what is mapped on the event loop
+    try:
+        with TestClient(create_app(services=opened)) as client, ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda body: client.post("/v1/events", content=body), bodies))
+    finally:
+        opened.close()
+    assert [a.json()["appended"] for a in answers] == [200, 200]
+    first, second = sorted(slow.spans)
+    assert first[1] <= second[0]  # no overlap
 
 
 def test_keys_and_scopes(client: TestClient, services: Services) -> None:

@@ -57,6 +57,15 @@ def _comm(pid: str) -> str:
         return ""
 
 
+def _niceness(pid: int) -> set[int]:
+    """The niceness of each thread of a process (field 19 of /proc/PID/task/TID/stat)."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        found.add(int(fields[16]))
+    return found
+
+
 def _gone(pid: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -91,7 +100,12 @@ def test_the_server_analyses_in_a_worker_process_that_follows_it(tmp_path: Path)
     proc = start_server(f"sqlite:///{tmp_path / 'w.db'}", port, tmp_path / "server.log")
     try:
         [worker] = _children(proc.pid)
+        [writer] = _children(proc.pid, WRITER_NAME)
         base = f"http://127.0.0.1:{port}"
+        # Under a saturating load ingest comes first: every thread of the worker is niced
+        # (the default 10), the server and its writer are not.
+        assert _niceness(worker) == {10}
+        assert _niceness(proc.pid) == _niceness(writer) == {0}
         docs = [envelope(n, session="wp") for n in range(3)]
         assert httpx.post(f"{base}/v1/events", json=docs).status_code == 200
         # Read-your-writes: the worker's projections include what was just acknowledged.
