@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or Services.open(settings or get_settings(), follow=True,
-                                                       writer_process=True)
+                                                       child_processes=True)
         app.state.metrics = Metrics(app.state.services.log, app.state.services.findings)
         workers = _start_workers(app.state.services, in_process=not owned)
         if owned:

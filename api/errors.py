@@ -12,6 +12,7 @@ from ingest.errors import (
     PayloadTooLarge,
     ScopeError,
     StorageError,
+    Unavailable,
     UnknownFormat,
 )
 
@@ -24,6 +25,7 @@ _STATUS: tuple[tuple[type[BlackboxError], int], ...] = (
     (ScopeError, 403),
     (AuthError, 401),
     (StorageError, 503),
+    (Unavailable, 503),
     (BlackboxError, 500),
 )
 

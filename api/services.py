@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from analyzer.guard import GuardPolicy, load_policy
@@ -17,6 +16,7 @@ from api.webhooks.alerts import Alerter
 from api.webhooks.store import WebhookStore
 from ingest.log import EventLog, open_log
 from ingest.pipeline import Preparer
+from ingest.preparing import Preparation, PreparationProcess, PreparationThread
 from ingest.redact import Redactor
 from ingest.settings import Settings
 
@@ -33,20 +33,18 @@ class Services:
     webhooks: WebhookStore
     alerter: Alerter
     sessions: SessionAnalyzers  # one session's live analyzer, for the guard
+    preparation: Preparation  # where request bodies too large to map on the event loop are mapped
     # Set after every acknowledged append: the analysis worker wakes at once instead of on its poll.
     appended: Wakeup = field(default_factory=threading.Event)
-    # Request bodies too large to map on the event loop are mapped here, one at a time in arrival
-    # order (api.routes.ingest explains why).
-    preparing: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="blackbox-prepare"))
     _ring_due: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, *, follow: bool = False,
-             writer_process: bool = False) -> Services:
+             child_processes: bool = False) -> Services:
         """``follow``: another process (the analysis worker) writes the analysis projections;
-        ``writer_process``: the log commits in a child process (``ingest.log.process``)."""
-        log = open_log(settings.db, writer_process=writer_process)
+        ``child_processes``: the log commits in a child process (``ingest.log.process``), and
+        large bodies are mapped in another (``ingest.preparing``)."""
+        log = open_log(settings.db, writer_process=child_processes)
         try:
             key = settings.redaction_key or log.secret("redaction_key")
             preparer = Preparer(Redactor(key.encode()), max_depth=settings.max_json_depth,
@@ -57,8 +55,9 @@ class Services:
             webhooks = WebhookStore(settings.db)
             alerter = Alerter(webhooks, findings, public_url=settings.public_url)
             projector = Projector(log, findings, on_change=alerter.on_reports, follow=follow)
+            preparation = (PreparationProcess if child_processes else PreparationThread)(preparer)
             return cls(settings, log, preparer, KeyStore(settings.db), findings, projector, policy,
-                       webhooks, alerter, SessionAnalyzers(log, projector))
+                       webhooks, alerter, SessionAnalyzers(log, projector), preparation)
         except BaseException:
             log.close()
             raise
@@ -81,7 +80,7 @@ class Services:
         self.appended.set()
 
     def close(self) -> None:
-        self.preparing.shutdown()
+        self.preparation.close()
         self.log.close()
         self.keys.close()
         self.findings.close()

@@ -252,6 +252,7 @@ class Meter:
 
 
 WRITER_NAME = "blackbox-writer"  # how ingest.log.process names the log writer process
+PREPARER_NAME = "blackbox-prep"  # how ingest.preparing names the process mapping large bodies
 WORKER_NAME = "blackbox-worker"  # how api.analysis names the analysis worker process
 
 
@@ -563,9 +564,9 @@ def run_wrk(server: Server, load: Load, seconds: int, tag: str) -> WrkResult:
            "--latency", "-s", str(LUA), server.base + "/v1/events", "--", tag, str(load.batch),
            str(SESSIONS)]
     children = child_pids(server.proc.pid)
-    # The log writer process is the ingest path itself: counted with the server. The analysis
-    # worker (and multiprocessing's resource tracker) are reported apart.
-    writers = [pid for pid in children if process_name(pid) == WRITER_NAME]
+    # The log writer and the preparer are the ingest path itself: counted with the server. The
+    # analysis worker (and multiprocessing's resource tracker) are reported apart.
+    writers = [pid for pid in children if process_name(pid) in (WRITER_NAME, PREPARER_NAME)]
     helpers = [pid for pid in children if pid not in writers]
     with Meter(server.proc.pid, *writers, helpers=helpers) as meter:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=seconds + 120)
@@ -688,7 +689,7 @@ def fill(figure: Figure, run: WrkResult, load: Load) -> None:
 
 def run_note(run: WrkResult) -> str:
     worker = f", its analysis worker {run.worker_cores:.2f} cores" if run.worker_cores else ""
-    server = "server with its log writer process" if run.with_writer else "server"
+    server = "server with its log writer and preparer processes" if run.with_writer else "server"
     return (f"{run.rps:,.0f} requests/s; latency: one request; CPU during the run: {server} "
             f"{run.server_cores:.2f} cores{worker}, wrk {run.wrk_cores:.2f} cores")
 

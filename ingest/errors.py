@@ -7,6 +7,8 @@ statuses and exit codes.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BlackboxError(Exception):
     """Base of every error Blackbox raises on purpose."""
@@ -53,6 +55,11 @@ class RecordError(InputError):
         field = f"field {self.field!r}: " if self.field else ""
         return f"{prefix}: {field}{self.reason}" if prefix else f"{field}{self.reason}"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (a preparation process sends its errors back): by default an exception
+        pickles only its message, and the field, line and index would be lost."""
+        return _record_error, (self.reason, self.field, self.index, self.line, self.location)
+
     def at(self, *, index: int | None = None, line: int | None = None,
            location: str | None = None) -> RecordError:
         """A copy of this error placed at a position (adapters do not know where they are)."""
@@ -71,6 +78,15 @@ class UnknownFormat(InputError):
 
 class NotFound(InputError):
     """The thing a request names does not exist (a webhook, a delivery)."""
+
+
+def _record_error(reason: str, field: str | None, index: int | None, line: int | None,
+                  location: str | None) -> RecordError:
+    return RecordError(reason, field=field, index=index, line=line, location=location)
+
+
+class Unavailable(BlackboxError):
+    """A part of the server that a request needs is down for the moment; retrying is safe."""
 
 
 class StorageError(BlackboxError):

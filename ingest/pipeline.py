@@ -19,7 +19,7 @@ import orjson
 from ingest.adapters import Adapter, AdapterContext, adapter_names, detect_adapter, get_adapter
 from ingest.envelope import JSON, utc_now
 from ingest.errors import RecordError, UnknownFormat
-from ingest.log import AppendOutcome, Encoded, EventLog, Rejected, encode
+from ingest.log import AppendOutcome, Encoded, EventLog, Rejected, Shipped, encode
 from ingest.reader import (
     BadInput,
     TopValue,
@@ -53,6 +53,18 @@ class Prepared:
     rejects: list[Rejected] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     records: int = 0
+    # The events as the log's writer takes them, when only that form came back (a chunk mapped
+    # in a preparation process: ``ingest.preparing``); else made from ``encoded`` when needed.
+    shipped: list[Shipped] = field(default_factory=list)
+
+    def to_ship(self) -> list[Shipped]:
+        """The chunk's events in the log writer's form."""
+        return self.shipped or [encoded.shipped() for encoded in self.encoded]
+
+    def without_events(self) -> Prepared:
+        """This chunk with its events in the writer's form only: what a preparation process sends
+        back (plain tuples pickle in C; the events themselves would cost more than mapping them)."""
+        return Prepared([], self.rejects, self.errors, self.records, self.to_ship())
 
 
 @dataclass

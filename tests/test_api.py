@@ -20,6 +20,7 @@ from api.services import Services
 from ingest.documents import event_from_document
 from ingest.envelope import utc_now
 from ingest.pipeline import Prepared, Preparer
+from ingest.preparing import PreparationThread
 from ingest.settings import Settings
 from tests.helpers import envelope, ndjson
 
@@ -176,7 +177,8 @@ def test_large_bodies_are_prepared_one_at_a_time(tmp_path: Path) -> None:
     GIL); one at a time, the first commits while the next is prepared."""
     opened = Services.open(Settings(db=f"sqlite:///{tmp_path / 'fifo.db'}"))
     slow = SlowPreparer(opened.preparer)
-    opened.preparer = slow  # type: ignore[assignment]
+    opened.preparation.close()
+    opened.preparation = PreparationThread(slow)  # type: ignore[arg-type]
     bodies = [orjson.dumps([envelope(n, session=f"s{b}", pad="x" * 300)
                             for n in range(200)]) for b in range(2)]
     assert all(len(body) > 64 * 1024 for body in bodies)  # past what is mapped on the event loop

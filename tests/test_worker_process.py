@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from api.analysis import WORKER_NAME
 from api.wakeup import PipeSignal
 from ingest.log.process import WRITER_NAME
+from ingest.preparing import PREPARER_NAME
 from tests.helpers import envelope, free_port
 from tests.test_durability import start_server
 
@@ -101,20 +103,26 @@ def test_the_server_analyses_in_a_worker_process_that_follows_it(tmp_path: Path)
     try:
         [worker] = _children(proc.pid)
         [writer] = _children(proc.pid, WRITER_NAME)
+        [preparer] = _children(proc.pid, PREPARER_NAME)
         base = f"http://127.0.0.1:{port}"
         # Under a saturating load ingest comes first: every thread of the worker is niced
-        # (the default 10), the server and its writer are not.
+        # (the default 10), the server, its writer and its preparer are not.
         assert _niceness(worker) == {10}
-        assert _niceness(proc.pid) == _niceness(writer) == {0}
-        docs = [envelope(n, session="wp") for n in range(3)]
-        assert httpx.post(f"{base}/v1/events", json=docs).status_code == 200
+        assert _niceness(proc.pid) == _niceness(writer) == _niceness(preparer) == {0}
+        docs = [envelope(n, session="wp", pad="x" * 200) for n in range(300)]
+        docs[5] = {**docs[5], "time": "yesterday"}
+        large = orjson.dumps(docs)
+        assert len(large) > 64 * 1024  # mapped in the preparation process
+        report = httpx.post(f"{base}/v1/events", content=large).json()
+        assert report["appended"] == 299
+        assert [(e["index"], e["field"]) for e in report["errors"]] == [(5, "time")]
         # Read-your-writes: the worker's projections include what was just acknowledged.
         verdict = httpx.get(f"{base}/v1/sessions/wp/findings").json()
         assert verdict["session_id"] == "wp" and verdict["risk"] >= 0
         replacement = _kill_and_replace(proc.pid, worker, WORKER_NAME)  # a crashed worker restarts
-        proc.kill()  # the server dies without a word: its worker notices and exits
+        proc.kill()  # the server dies without a word: its children notice and exit
         proc.wait()
-        assert _gone(replacement)
+        assert _gone(replacement) and _gone(writer) and _gone(preparer)
     finally:
         _stop(proc)
     assert "leaked" not in (tmp_path / "server.log").read_text()

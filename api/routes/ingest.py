@@ -12,7 +12,6 @@ limits. ``openapi_paths`` documents them in ``/openapi.json``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -129,7 +128,7 @@ async def ingest_data(services: ServicesDep, metrics: MetricsDep, data: bytes, f
     for chunk in prepared:
         if chunk.rejects:
             await run_in_threadpool(services.log.record_rejects, chunk.rejects)
-        report.add(chunk, await services.log.append_encoded_async(chunk.encoded))
+        report.add(chunk, await services.log.append_shipped_async(chunk.to_ship()))
     if report.appended:
         services.note_appended()
     _count(metrics, report)
@@ -139,18 +138,10 @@ async def ingest_data(services: ServicesDep, metrics: MetricsDep, data: bytes, f
 
 async def _prepare(services: ServicesDep, data: bytes, fmt: str,
                    params: dict[str, str]) -> tuple[str | None, list[Prepared]]:
-    def run() -> tuple[str | None, list[Prepared]]:
+    if len(data) <= _INLINE_BYTES:
         chosen, chunks = services.preparer.prepare(data, fmt, params=params)
         return chosen, list(chunks)
-
-    if len(data) <= _INLINE_BYTES:
-        return run()
-    # One body at a time, in arrival order. Mapped concurrently (a thread pool), bodies share the
-    # GIL, so they all finish late and together: the log writer idles while they are mapped, then
-    # the server idles while they commit. In order, each body goes to the writer as soon as it
-    # is mapped, and commits while the next one is mapped. Measured with 500-event batches from
-    # 4 clients (bench/ingest.py's load, analysis paused): 20.6 -> 24.2 requests/s.
-    return await asyncio.get_running_loop().run_in_executor(services.preparing, run)
+    return await services.preparation.prepare(data, fmt, params)  # see ingest.preparing
 
 
 async def read_body(request: Request, limit: int) -> bytes:

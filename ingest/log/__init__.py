@@ -25,7 +25,7 @@ from ingest.log.types import (
 
 __all__ = [
     "AppendOutcome", "ChainBreak", "Encoded", "EventLog", "Recorded", "Recorder", "Rejected",
-    "SessionSummary", "StoredReject", "VerifyReport", "encode", "open_log",
+    "SessionSummary", "Shipped", "StoredReject", "VerifyReport", "encode", "open_log",
 ]
 
 
@@ -70,9 +70,12 @@ class EventLog:
         return self.submit(encoded).result()
 
     async def append_encoded_async(self, encoded: Sequence[Encoded]) -> AppendOutcome:
-        if not encoded:
+        return await self.append_shipped_async([e.shipped() for e in encoded])
+
+    async def append_shipped_async(self, shipped: Sequence[Shipped]) -> AppendOutcome:
+        if not shipped:
             return AppendOutcome(0, 0)
-        return await self._committer.submit_async([e.shipped() for e in encoded])
+        return await self._committer.submit_async(shipped)
 
     def submit(self, encoded: Sequence[Encoded]) -> Future[AppendOutcome]:
         if not encoded:
