@@ -150,5 +150,6 @@ def _mapped_or_error(preparer: Preparer, data: bytes, fmt: str,
         return chosen, [chunk.without_events() for chunk in chunks]
     except BlackboxError as exc:
         return exc
-    except Exception as exc:  # a bug: the server answers 500 and logs it, as when mapped in place
+    except Exception as exc:  # a bug: the server answers 500, as when mapped in place
+        log.exception("preparing a %s body failed", fmt)  # the traceback stays here: logged
         return RuntimeError(f"preparing the body failed: {exc!r}")

@@ -101,13 +101,15 @@ def test_a_dead_child_is_replaced_and_only_its_body_fails() -> None:
     assert not process._process.is_alive()  # closed: it read end-of-file and exited
 
 
-def test_an_error_in_the_child_reaches_the_caller() -> None:
+def test_an_error_in_the_child_reaches_the_caller(capfd: pytest.CaptureFixture[str]) -> None:
     process = PreparationProcess(_preparer())
     try:
         with pytest.raises(PayloadTooLarge, match="refused in the child"):  # ours: as raised
             asyncio.run(process.prepare(b'["refuse now"]', "blackbox", {}))
-        with pytest.raises(RuntimeError, match="a bug in the child"):  # a bug: a 500, logged
+        with pytest.raises(RuntimeError, match="a bug in the child"):  # a bug: a 500
             asyncio.run(process.prepare(b'["fail now"]', "blackbox", {}))
+        logged = capfd.readouterr().err  # the child logs the bug's traceback where it happened
+        assert "Traceback" in logged and "ValueError: a bug in the child" in logged
         mapped = asyncio.run(process.prepare(_body(), "blackbox", {}))  # the child lives on
         assert sum(len(chunk.to_ship()) for chunk in mapped[1]) == 119
     finally:
