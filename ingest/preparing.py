@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import signal
-import socket
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Protocol, cast
+from typing import Protocol
 
 from ingest.errors import BlackboxError, Unavailable
-from ingest.log.process import name_this_process
+from ingest.log.process import name_this_process, spawn_child
 from ingest.pipeline import Prepared, Preparer
 
 log = logging.getLogger(__name__)
@@ -75,7 +73,6 @@ class PreparationProcess:
 
     def __init__(self, preparer: Preparer) -> None:
         self._preparer = preparer
-        self._context = multiprocessing.get_context("spawn")  # never fork a process with threads
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=PREPARER_NAME)
         self._process, self._conn = self._spawn()
 
@@ -114,14 +111,8 @@ class PreparationProcess:
         self._process, self._conn = self._spawn()
 
     def _spawn(self) -> tuple[BaseProcess, Connection]:
-        ours, theirs = socket.socketpair()
-        process = cast(BaseProcess, self._context.Process(
-            target=serve_preparation, args=(self._preparer, Connection(theirs.detach())),
-            name=PREPARER_NAME, daemon=True))
-        try:
-            process.start()
-        finally:
-            theirs.close()
+        process, ours = spawn_child(serve_preparation, PREPARER_NAME,
+                                    lambda conn: (self._preparer, conn))
         conn = Connection(ours.detach())
         if not conn.poll(READY_SECONDS) or conn.recv() != _READY:  # its imports are done
             process.terminate()

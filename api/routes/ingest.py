@@ -29,6 +29,7 @@ from api.services import Services
 from ingest.adapters import get_adapter
 from ingest.errors import BlackboxError, PayloadTooLarge
 from ingest.pipeline import AUTO, IngestReport, Prepared
+from ingest.preparing import prepare_all
 from ingest.reader import decompress
 
 EVENTS_PATH = "/v1/events"
@@ -139,8 +140,7 @@ async def ingest_data(services: ServicesDep, metrics: MetricsDep, data: bytes, f
 async def _prepare(services: ServicesDep, data: bytes, fmt: str,
                    params: dict[str, str]) -> tuple[str | None, list[Prepared]]:
     if len(data) <= _INLINE_BYTES:
-        chosen, chunks = services.preparer.prepare(data, fmt, params=params)
-        return chosen, list(chunks)
+        return prepare_all(services.preparer, data, fmt, params)
     return await services.preparation.prepare(data, fmt, params)  # see ingest.preparing
 
 

@@ -31,7 +31,7 @@ import signal
 import socket
 import struct
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -110,7 +110,6 @@ class ProcessCommitter:
         except RuntimeError:
             raise StorageError("a ProcessCommitter needs a running event loop") from None
         self._loop_thread = threading.get_ident()
-        self._context = multiprocessing.get_context("spawn")  # never fork a process with threads
         self._ids = itertools.count()
         self._waiting: dict[int, Waiter] = {}
         self._outgoing: _Message = []  # batches of this turn of the loop, not framed yet
@@ -221,14 +220,8 @@ class ProcessCommitter:
     # -- the child ----------------------------------------------------------------------------
 
     def _spawn(self) -> tuple[BaseProcess, socket.socket]:
-        ours, theirs = socket.socketpair()
-        process = cast(BaseProcess, self._context.Process(
-            target=serve_writes, args=(self.url, Connection(theirs.detach()), self._max_events),
-            name="blackbox-log-writer", daemon=True))
-        try:
-            process.start()
-        finally:
-            theirs.close()  # only the child holds its end now: we see EOF when it is gone
+        process, ours = spawn_child(serve_writes, "blackbox-log-writer",
+                                    lambda conn: (self.url, conn, self._max_events))
         _await_ready(process, ours, self.url)
         return process, ours
 
@@ -300,6 +293,22 @@ class ProcessCommitter:
         for waiter in self._waiting.values():
             resolve(waiter, error)
         self._waiting.clear()
+
+
+def spawn_child(target: Callable[..., None], name: str,
+                args: Callable[[Connection], tuple[Any, ...]]) -> tuple[BaseProcess, socket.socket]:
+    """Start ``target(*args(conn))`` in a child process talking to us over a socket pair; our
+    end is returned. Only the child holds its end, so each side sees end-of-file when the other
+    is gone (even by SIGKILL)."""
+    ours, theirs = socket.socketpair()
+    context = multiprocessing.get_context("spawn")  # never fork a process with threads
+    process = cast(BaseProcess, context.Process(
+        target=target, args=args(Connection(theirs.detach())), name=name, daemon=True))
+    try:
+        process.start()
+    finally:
+        theirs.close()
+    return process, ours
 
 
 def _await_ready(process: BaseProcess, sock: socket.socket, url: str) -> None:
