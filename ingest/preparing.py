@@ -114,8 +114,13 @@ class PreparationProcess:
         process, ours = spawn_child(serve_preparation, PREPARER_NAME,
                                     lambda conn: (self._preparer, conn))
         conn = Connection(ours.detach())
-        if not conn.poll(READY_SECONDS) or conn.recv() != _READY:  # its imports are done
+        try:
+            ready = conn.poll(READY_SECONDS) and conn.recv() == _READY  # its imports are done
+        except EOFError:  # it died before saying so
+            ready = False
+        if not ready:
             process.terminate()
+            conn.close()
             raise Unavailable("the preparation process did not start")
         return process, conn
 

@@ -34,6 +34,17 @@ class DyingPreparer(Preparer):
         return super().prepare(data, fmt, **kwargs)
 
 
+def _exit_at_once() -> None:
+    os._exit(3)
+
+
+class UnstartablePreparer(Preparer):
+    """Kills the child that unpickles it: a preparer process that dies before it is ready."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _exit_at_once, ()
+
+
 def _preparer() -> DyingPreparer:
     return DyingPreparer(Redactor(KEY), max_depth=16, chunk_size=50)
 
@@ -99,6 +110,11 @@ def test_a_dead_child_is_replaced_and_only_its_body_fails() -> None:
     finally:
         process.close()
     assert not process._process.is_alive()  # closed: it read end-of-file and exited
+
+
+def test_a_child_that_dies_before_it_is_ready_is_unavailable() -> None:
+    with pytest.raises(Unavailable, match="did not start"):
+        PreparationProcess(UnstartablePreparer(Redactor(KEY), max_depth=16, chunk_size=50))
 
 
 def test_an_error_in_the_child_reaches_the_caller(capfd: pytest.CaptureFixture[str]) -> None:
