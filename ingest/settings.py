@@ -43,7 +43,11 @@ class Settings(BaseSettings):
     analysis_nice: int = Field(
         10, ge=0, le=19, description="CPU niceness of `blackbox serve`'s analysis worker process: "
         "when ingest saturates the CPU, acknowledgements come first and analysis catches up "
-        "(0: no preference)")
+        "(0: no preference); used where `analysis_idle` is off or not available")
+    analysis_idle: bool = Field(
+        True, description="Run `blackbox serve`'s analysis worker under SCHED_IDLE (Linux): it "
+        "gets only CPU time nothing else wants, and gives it up at once when ingest needs it. "
+        "Off: it runs at `analysis_nice`, which keeps a share of the CPU under a foreign load")
 
 
     @property

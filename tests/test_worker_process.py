@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import httpx
 import orjson
 import pytest
 
-from api.analysis import WORKER_NAME
+from api.analysis import WORKER_NAME, StarvationCheck
 from api.wakeup import PipeSignal
 from ingest.log.process import WRITER_NAME
 from ingest.preparing import PREPARER_NAME
@@ -68,6 +69,11 @@ def _niceness(pid: int) -> set[int]:
     return found
 
 
+def _policies(pid: int) -> set[int]:
+    """The scheduling policy of each thread of a process."""
+    return {os.sched_getscheduler(int(task.name)) for task in Path(f"/proc/{pid}/task").iterdir()}
+
+
 def _gone(pid: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -79,9 +85,10 @@ def _gone(pid: int, timeout: float = 10.0) -> bool:
     return False
 
 
-def _kill_and_replace(server: int, child: int, name: str) -> int:
-    """SIGKILL a child of the server; the one the server starts in its place."""
-    os.kill(child, signal.SIGKILL)
+def _kill_and_replace(server: int, child: int, name: str, *, kill: bool = True) -> int:
+    """SIGKILL a child of the server (or let the server replace it); the one started in its place."""
+    if kill:
+        os.kill(child, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and _children(server, name) in ([], [child]):
         time.sleep(0.05)
@@ -105,9 +112,10 @@ def test_the_server_analyses_in_a_worker_process_that_follows_it(tmp_path: Path)
         [writer] = _children(proc.pid, WRITER_NAME)
         [preparer] = _children(proc.pid, PREPARER_NAME)
         base = f"http://127.0.0.1:{port}"
-        # Under a saturating load ingest comes first: every thread of the worker is niced
-        # (the default 10), the server, its writer and its preparer are not.
-        assert _niceness(worker) == {10}
+        # Under a saturating load ingest comes first: every thread of the worker is under
+        # SCHED_IDLE (the default), the server, its writer and its preparer are not lowered.
+        assert _policies(worker) == {os.SCHED_IDLE}
+        assert _policies(proc.pid) == _policies(writer) == _policies(preparer) == {os.SCHED_OTHER}
         assert _niceness(proc.pid) == _niceness(writer) == _niceness(preparer) == {0}
         docs = [envelope(n, session="wp", pad="x" * 200) for n in range(300)]
         docs[5] = {**docs[5], "time": "yesterday"}
@@ -145,3 +153,81 @@ def test_the_server_commits_in_a_writer_process_started_again_if_it_dies(tmp_pat
     finally:
         _stop(proc)
     assert "starting it again" in (tmp_path / "server.log").read_text()
+
+
+@pytest.mark.slow
+def test_a_worker_starved_by_other_processes_is_replaced_by_a_niced_one(tmp_path: Path) -> None:
+    port = free_port()
+    proc = start_server(f"sqlite:///{tmp_path / 'st.db'}", port, tmp_path / "server.log")
+    base = f"http://127.0.0.1:{port}"
+    hogs: list[subprocess.Popen[bytes]] = []
+    try:
+        [starved] = _children(proc.pid)
+        os.kill(starved, signal.SIGSTOP)  # stopped on purpose, it waits on no run queue: kept
+        time.sleep(3.5)
+        assert _children(proc.pid) == [starved]
+        os.kill(starved, signal.SIGCONT)
+        # A busy loop per CPU: the idle-scheduled worker gets none of it, while events wait.
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in os.sched_getaffinity(0)]
+        assert httpx.post(f"{base}/v1/events", json=[envelope(0, session="st")]).json()["appended"] == 1
+        replacement = _kill_and_replace(proc.pid, starved, WORKER_NAME, kill=False)
+        assert _gone(starved)
+        assert _lag(base, until=0) == 0  # the waiting event is analysed by the niced worker
+        assert _policies(replacement) == {os.SCHED_OTHER} and _niceness(replacement) == {10}
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+        _stop(proc)
+    assert "instead of SCHED_IDLE" in (tmp_path / "server.log").read_text()
+
+
+def _lag(base: str, *, until: int, timeout: float = 60.0) -> int:
+    """The analysis lag gauge, polled until it reads ``until`` (or the time is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = httpx.get(f"{base}/metrics", timeout=30).text
+        [lag] = [line.split()[1] for line in text.splitlines()
+                 if line.startswith("blackbox_analysis_lag_events ")]
+        if int(float(lag)) == until or time.monotonic() > deadline:
+            return int(float(lag))
+        time.sleep(0.1)
+
+
+class _Process:
+    """A stand-in process: a clock, and the seconds it ran and waited on a run queue."""
+
+    def __init__(self) -> None:
+        self.now = self.ran = self.waited = 0.0
+
+    def second(self, *, ran: float, waited: float) -> None:
+        self.now, self.ran, self.waited = self.now + 1, self.ran + ran, self.waited + waited
+
+    def check(self) -> StarvationCheck:
+        return StarvationCheck(schedstat=lambda _pid: (self.ran, self.waited), clock=lambda: self.now)
+
+
+def _verdicts(check: StarvationCheck, process: _Process, seconds: int, *, ran: float,
+              waited: float) -> list[bool]:
+    found = []
+    for _ in range(seconds):
+        process.second(ran=ran, waited=waited)
+        found.append(check.starved(1))
+    return found
+
+
+def test_starved_is_waiting_for_a_cpu_and_hardly_getting_one() -> None:
+    process = _Process()
+    check = process.check()
+    assert _verdicts(check, process, 3, ran=0.01, waited=0.95) == [False, False, True]
+    assert _verdicts(check, process, 2, ran=0.01, waited=0.95) == [False, True]  # and again
+
+
+def test_sleeping_stopped_busy_or_slowed_processes_are_not_starved() -> None:
+    for ran, waited in [(0.0, 0.0),  # asleep, waiting for I/O, or stopped (SIGSTOP)
+                        (0.4, 0.6),  # slowed by ingest, yet it runs: 0.4 cores
+                        (1.0, 0.0),  # catching up at full speed
+                        (0.01, 0.2)]:  # hardly runs, hardly waits: little to do
+        process = _Process()
+        assert not any(_verdicts(process.check(), process, 10, ran=ran, waited=waited)), (ran, waited)
