@@ -268,7 +268,7 @@ def run_worker(settings: Settings, signals: Signals, parent: int) -> None:
     logging.basicConfig(level=logging.WARNING, format="blackbox-worker: %(levelname)s %(message)s")
     name_this_process(WORKER_NAME)
     services = Services.open(settings)  # at full priority: starved from the start, it never starts
-    # Before our threads start (they inherit it); threads imports started are lowered one by one.
+    # Before our threads start (they inherit it); threads already started are lowered one by one.
     yield_cpu(settings.analysis_nice, idle=settings.analysis_idle)
     services.appended, services.webhooks.enqueued = signals.appended, signals.enqueued
     workers = start_workers(services)

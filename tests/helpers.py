@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from hypothesis import strategies as st
@@ -35,6 +36,17 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def metric_samples(base: str, name: str) -> dict[str, float]:
+    """The samples of metric ``name`` a server's ``GET /metrics`` shows, by their label text
+    (``'{format="blackbox"}'``; ``''`` for a metric without labels)."""
+    found = {}
+    for line in httpx.get(f"{base}/metrics", timeout=30).text.splitlines():
+        sample, _, value = line.rpartition(" ")
+        if sample == name or sample.startswith(name + "{"):
+            found[sample[len(name):]] = float(value)
+    return found
 
 
 # --- adapter tests ------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from ingest.envelope import Event, EventKind
 from ingest.errors import RecordError
 from ingest.watch import ShipFailed, Unshippable
 from tests.conftest import ROOT
-from tests.helpers import free_port
+from tests.helpers import free_port, metric_samples
 from tests.test_durability import start_server
 from tests.test_watch import transcript_ids
 
@@ -348,9 +348,7 @@ def assert_recorded_in_order(base: str, steps: list[Step], full: bytes) -> None:
 
 
 def duplicates(base: str) -> float:
-    text = httpx.get(f"{base}/metrics").text
-    return sum(float(line.split()[-1]) for line in text.splitlines()
-               if line.startswith("blackbox_events_duplicate_total{"))
+    return sum(metric_samples(base, "blackbox_events_duplicate_total").values())
 
 
 def serve(db: Path, port: int, tmp_path: Path) -> subprocess.Popen[bytes]:

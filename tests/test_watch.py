@@ -30,7 +30,7 @@ from ingest.watch import (
     read_new_lines,
 )
 from tests.conftest import ROOT
-from tests.helpers import free_port
+from tests.helpers import free_port, metric_samples
 from tests.test_durability import start_server
 
 DEADLINE_SECONDS = 60.0
@@ -223,12 +223,6 @@ def server_ids(base: str) -> list[str]:
         after = page["next"]
 
 
-def metric(base: str, name: str) -> float:
-    text = httpx.get(f"{base}/metrics").text
-    line = next(x for x in text.splitlines() if x.startswith(f'{name}{{format="claude-code"}}'))
-    return float(line.split()[-1])
-
-
 @pytest.mark.slow
 def test_watch_ships_each_line_once_to_a_server_across_restarts(tmp_path: Path,
                                                                 shared_data: Path) -> None:
@@ -245,7 +239,7 @@ def test_watch_ships_each_line_once_to_a_server_across_restarts(tmp_path: Path,
             if n == 5:  # a graceful restart saved every position: nothing is shipped twice
                 assert "watching" in stop(watcher)
                 watcher = start_watch(tmp_path / "projects", tmp_path / "state", "--server", base)
-        assert metric(base, "blackbox_events_duplicate_total") == 0
+        assert metric_samples(base, "blackbox_events_duplicate_total")['{format="claude-code"}'] == 0
         stored = server_ids(base)
         assert sorted(stored) == sorted(transcripts.all_ids())  # every line, each once
         assert httpx.get(f"{base}/v1/quarantine").json()["rejected"] == []  # no half line shipped
