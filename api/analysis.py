@@ -163,11 +163,14 @@ class WorkerProcess:
         self._watcher = threading.Thread(target=self._watch, name="blackbox-worker-watch", daemon=True)
 
     def start(self) -> None:
-        """Start the child and wait until it runs (so the first alerts are not late; ~1 s)."""
+        """Start the child and wait until it runs (so the first alerts are not late; ~1 s).
+
+        The watcher runs meanwhile: a worker starved from the start (other processes keep every
+        CPU busy) is replaced within seconds, not after ``READY_SECONDS`` of waiting for it."""
         self._process = self._spawn()
+        self._watcher.start()
         if not self._ready.wait(READY_SECONDS):
             logger.warning("the analysis worker is slow to start; serving meanwhile")
-        self._watcher.start()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -18,9 +18,11 @@ reported beside the latencies; ``--load 0`` measures without it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,7 @@ BEGIN = "<!-- bench/alerts.py: begin (generated) -->"
 END = "<!-- bench/alerts.py: end -->"
 LOAD_CLIENTS = 4
 LOAD_BATCH = 10
+ALERT_WAIT_SECONDS = 60  # a session whose alert is later than this counts as never alerted (inf)
 
 
 class Receiver:
@@ -91,18 +95,54 @@ def copies(count: int) -> list[tuple[str, list[bytes], int]]:
 
 
 def serve(db: str, port: int, receiver: Receiver) -> subprocess.Popen[bytes]:
+    ensure_free(port)  # else /healthz would be answered by whatever holds it
     env = {**os.environ, "BLACKBOX_WEBHOOK_ALLOW_PRIVATE": "true"}
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--db", db, "--port", str(port)],
                             cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-    for _ in range(300):
+    try:
+        wait_healthy(proc, port)
+        hook = {"url": f"http://127.0.0.1:{receiver.server.server_port}/hook", "secret": SECRET}
+        httpx.post(f"http://127.0.0.1:{port}/v1/webhooks", json=hook).raise_for_status()
+    except BaseException:
+        proc.kill()  # never leave a server behind holding the port
+        proc.wait()
+        raise
+    return proc
+
+
+def ensure_free(port: int) -> None:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is in use (a server left by an earlier run?): --port")
+
+
+@contextlib.contextmanager
+def busy_loops(count: int) -> Iterator[None]:
+    """``count`` processes that keep a CPU busy each, at normal priority: the analysis worker
+    (idle-scheduled) gets no CPU until the server replaces it with a niced one."""
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], port: int, seconds: float = 120) -> None:
+    """Wait for the server's /healthz; slow starts happen when other processes keep every core busy."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"blackbox serve exited with status {proc.returncode} before answering")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                break
+                return
         except httpx.HTTPError:
-            time.sleep(0.05)
-    hook = {"url": f"http://127.0.0.1:{receiver.server.server_port}/hook", "secret": SECRET}
-    httpx.post(f"http://127.0.0.1:{port}/v1/webhooks", json=hook).raise_for_status()
-    return proc
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"blackbox serve did not answer /healthz within {seconds:.0f} s")
 
 
 def measure(base: str, receiver: Receiver, sessions: int) -> list[float]:
@@ -114,7 +154,7 @@ def measure(base: str, receiver: Receiver, sessions: int) -> list[float]:
                 client.post("/v1/ingest/claude-code", content=line).raise_for_status()
                 if n == trigger:
                     acked = time.monotonic()
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + ALERT_WAIT_SECONDS
             while session_id not in receiver.arrived and time.monotonic() < deadline:
                 time.sleep(0.005)
             latencies.append((receiver.arrived.get(session_id, float("inf")) - acked) * 1000)
@@ -180,13 +220,19 @@ def pct(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def section(rows: list[tuple[float, float, list[float]]], sessions: int, db: str) -> str:
+def section(rows: list[tuple[float, float, list[float]]], args: argparse.Namespace,
+            load_before: float) -> str:
+    db = "PostgreSQL" if args.db else "SQLite"
+    busy = (f" {args.busy} busy loop(s) at normal priority ran throughout, started before the "
+            "server (the idle-scheduled analysis worker is starved until the server replaces it "
+            "with a niced one; the first session's latency includes that)." if args.busy else "")
+    command = f"--sessions {args.sessions}" + (f" --busy {args.busy}" if args.busy else "")
     lines = [BEGIN, "## Alert latency", "",
-             f"`python bench/alerts.py --sessions {sessions}` against `blackbox serve` ({db}), "
-             f"load average before the run {os.getloadavg()[0]:.2f}: time from the HTTP acknowledgement "
+             f"`python bench/alerts.py {command}` against `blackbox serve` ({db}), "
+             f"load average before the run {load_before:.2f}: time from the HTTP acknowledgement "
              "of the transcript line holding the destructive call to the signed critical alert arriving "
              "at a loopback webhook receiver. Background load: benign events of 50 other sessions "
-             "from a separate process, 4 clients, 10 events per request.", "",
+             "from a separate process, 4 clients, 10 events per request." + busy, "",
              "| background load asked | achieved | p50 | p99 | max | target |",
              "|---:|---:|---:|---:|---:|---:|"]
     for asked, achieved, latencies in rows:
@@ -204,12 +250,14 @@ def main() -> None:
                         help="background events/s (repeatable; default: 0 and 1000)")
     parser.add_argument("--db", default=None, help="database URL (default: SQLite in a temp dir)")
     parser.add_argument("--port", type=int, default=8792)
+    parser.add_argument("--busy", type=int, default=0,
+                        help="busy-loop processes competing for the CPUs (default: 0)")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    rows = []
+    rows, load_before = [], os.getloadavg()[0]
     for rate in args.load or [0.0, 1000.0]:
         receiver = Receiver()
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, busy_loops(args.busy):
             proc = serve(args.db or f"sqlite:///{tmp}/alerts.db", args.port, receiver)
             try:
                 latencies, achieved = measure_under_load(f"http://127.0.0.1:{args.port}", receiver,
@@ -218,7 +266,7 @@ def main() -> None:
                 proc.terminate()
                 proc.wait()
         rows.append((rate, achieved, sorted(latencies)))
-    text = section(rows, args.sessions, "PostgreSQL" if args.db else "SQLite")
+    text = section(rows, args, load_before)
     print(text)
     if args.output:
         write_section(args.output, text, BEGIN, END)

@@ -192,6 +192,31 @@ def test_a_worker_starved_by_other_processes_is_replaced_by_a_niced_one(tmp_path
     assert "instead of SCHED_IDLE" in (tmp_path / "server.log").read_text()
 
 
+@pytest.mark.slow
+def test_a_worker_starved_from_the_start_is_replaced_before_the_server_serves(tmp_path: Path) -> None:
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in os.sched_getaffinity(0)]
+    proc = None
+    try:
+        port = free_port()
+        proc = start_server(f"sqlite:///{tmp_path / 'ss.db'}", port, tmp_path / "server.log")
+        # The server waits for a worker that runs before it serves; the idle-scheduled one gets
+        # almost no CPU from the start, so the one it waited for is a niced replacement.
+        assert "instead of SCHED_IDLE" in (tmp_path / "server.log").read_text()
+        assert "slow to start" not in (tmp_path / "server.log").read_text()
+        [worker] = _children(proc.pid)
+        assert _policies(worker) == {os.SCHED_OTHER} and _niceness(worker) == {10}
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.post(f"{base}/v1/events", json=[envelope(0, session="ss")]).json()["appended"] == 1
+        assert _lag(base, until=0) == 0
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+        if proc is not None:
+            _stop(proc)
+
+
 def _lag(base: str, *, until: int, timeout: float = 60.0) -> int:
     """The analysis lag gauge, polled until it reads ``until`` (or the time is up)."""
     deadline = time.monotonic() + timeout
