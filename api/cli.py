@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,21 +164,28 @@ def _ingest_files(services: Services, files: list[Path], fmt: str, params: dict[
     with click.progressbar(length=sizes, label="ingesting", file=sys.stderr,
                            hidden=not progress or sizes < 4 * 1024**2) as bar:
         for path in files:
-            total.merge(_ingest_file(services, path, fmt, params))
-            bar.update(path.stat().st_size)
+            total.merge(_ingest_file(services, path, fmt, params, bar.update))
     return total
 
 
-def _ingest_file(services: Services, path: Path, fmt: str, params: dict[str, str]) -> IngestReport:
+def _ingest_file(services: Services, path: Path, fmt: str, params: dict[str, str],
+                 advance: Callable[[int], None]) -> IngestReport:
+    """One file, chunk by chunk; ``advance`` is told how many of its bytes (on disk) are done."""
     from ingest.pipeline import IngestReport, commit_prepared
     from ingest.reader import read_path_bytes
 
     with _errors_exit():
+        size = path.stat().st_size
         data = read_path_bytes(str(path), limit=_MAX_FILE_BYTES)
         chosen, chunks = services.preparer.prepare(data, fmt, origin=str(path), params=params)
-        report = IngestReport(format=chosen)
+        report, lines, done = IngestReport(format=chosen), data.count(b"\n") + 1, 0
         for prepared in chunks:
             report.add(prepared, commit_prepared(services.log, prepared))
+            if prepared.through_line is not None:  # a line-based input: its share so far
+                reached = min(size, size * prepared.through_line // lines)
+                advance(reached - done)
+                done = reached
+        advance(size - done)
     return report
 
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import orjson
@@ -40,9 +40,10 @@ _DETECT_SAMPLE = 20
 @dataclass(frozen=True, slots=True)
 class SourceRecord:
     value: JSON
-    index: int
+    index: int | None
     line: int | None
     text: str | None  # the record's own source text when known (one NDJSON line)
+    error: RecordError | None = None  # the text is no JSON: quarantined where it stands
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Prepared:
     # The events as the log's writer takes them, when only that form came back (a chunk mapped
     # in a preparation process: ``ingest.preparing``); else made from ``encoded`` when needed.
     shipped: list[Shipped] = field(default_factory=list)
+    through_line: int | None = None  # the input's line this chunk ends at, when lines are known
 
     def to_ship(self) -> list[Shipped]:
         """The chunk's events in the log writer's form."""
@@ -64,7 +66,8 @@ class Prepared:
     def without_events(self) -> Prepared:
         """This chunk with its events in the writer's form only: what a preparation process sends
         back (plain tuples pickle in C; the events themselves would cost more than mapping them)."""
-        return Prepared([], self.rejects, self.errors, self.records, self.to_ship())
+        return Prepared([], self.rejects, self.errors, self.records, self.to_ship(),
+                        self.through_line)
 
 
 @dataclass
@@ -116,29 +119,41 @@ class Preparer:
     def prepare(self, data: bytes, fmt: str, *, origin: str | None = None,
                 received_at: datetime | None = None,
                 params: Mapping[str, str] | None = None) -> tuple[str | None, Iterator[Prepared]]:
-        """The chosen format and the input's prepared chunks (lazily mapped)."""
-        tops: list[TopValue] = []
+        """The chosen format and the input's prepared chunks (lazily mapped).
+
+        NDJSON is parsed chunk by chunk, after the lines the format is detected from: parsed
+        whole, a 100 MB file held 9 times its size in Python objects."""
         early = Prepared()
         named = _named_adapter(fmt)
         lines = named is not None and _reads_lines(named)
-        for item in () if lines else top_values(data):
-            if isinstance(item, BadInput):
-                self._reject(early, item.error.at(location=origin), item.text, fmt)
-            else:
-                tops.append(item)
+        rest = iter(()) if lines else top_values(data)
+        head = self._detection_sample(rest, early, fmt, origin)
         try:
-            adapter = get_adapter(fmt) if fmt != AUTO else _detect(tops)
+            adapter = get_adapter(fmt) if fmt != AUTO else _detect(head)
         except UnknownFormat as exc:
-            found = _detect_text(data) if fmt == AUTO and not tops else None
+            found = _detect_text(data) if fmt == AUTO and not head else None
             if found is None:
-                return None, iter([self._reject_all(early, tops, str(exc), fmt, origin)])
+                return None, iter([self._reject_all(early, chain(head, rest), str(exc), fmt, origin)])
             adapter, lines, early = found, True, Prepared()  # no JSON at all, but a text log
-        if lines:
-            tops = list(_text_values(data, adapter))
+        tops: Iterable[TopValue | BadInput] = (
+            _text_values(data, adapter) if lines else chain(head, rest))
         ctx = AdapterContext(received_at=received_at or utc_now(), origin=origin,
                              params=dict(params or {}))
         scan = _Scan(data, self.redactor, self.max_depth)
         return adapter.name, self._chunks(early, adapter, _records(tops, adapter), ctx, scan)
+
+    def _detection_sample(self, items: Iterator[TopValue | BadInput], early: Prepared, fmt: str,
+                          origin: str | None) -> list[TopValue]:
+        """The first values a format is detected from; what is no JSON before them is rejected."""
+        head: list[TopValue] = []
+        for item in items:
+            if isinstance(item, BadInput):
+                self._reject(early, item.error.at(location=origin), item.text, fmt)
+                continue
+            head.append(item)
+            if len(head) >= _DETECT_SAMPLE:
+                break
+        return head
 
     def _chunks(self, early: Prepared, adapter: Adapter, records: Iterable[SourceRecord],
                 ctx: AdapterContext, scan: _Scan) -> Iterator[Prepared]:
@@ -147,13 +162,17 @@ class Preparer:
         for chunk in _chunked(records, self.chunk_size):
             prescan = getattr(adapter, "prescan", None)
             if prescan is not None:
-                prescan([record.value for record in chunk], ctx)
+                prescan([record.value for record in chunk if record.error is None], ctx)
             yield self._map_chunk(chunk, adapter, ctx, scan)
 
     def _map_chunk(self, chunk: Sequence[SourceRecord], adapter: Adapter, ctx: AdapterContext,
                    scan: _Scan) -> Prepared:
-        prepared = Prepared(records=len(chunk))
+        prepared = Prepared(records=len(chunk), through_line=chunk[-1].line)
         for record in chunk:
+            if record.error is not None:
+                self._reject(prepared, record.error.at(location=ctx.origin), record.text or "",
+                             adapter.name)
+                continue
             try:
                 value = self._clean(record, scan)
                 prepared.encoded.extend(encode(e) for e in _map(adapter, value, ctx))
@@ -179,11 +198,16 @@ class Preparer:
             format=fmt, reason=error.describe(), payload=self.redactor.redact_text(payload),
             origin=error.location, line=error.line, index=error.index))
 
-    def _reject_all(self, prepared: Prepared, tops: list[TopValue], reason: str, fmt: str,
-                    origin: str | None) -> Prepared:
-        for index, top in enumerate(tops):
+    def _reject_all(self, prepared: Prepared, tops: Iterable[TopValue | BadInput], reason: str,
+                    fmt: str, origin: str | None) -> Prepared:
+        index = 0
+        for top in tops:
+            if isinstance(top, BadInput):
+                self._reject(prepared, top.error.at(location=origin), top.text, fmt)
+                continue
             error = RecordError(reason, index=index, line=top.line, location=origin)
             self._reject(prepared, error, top.text or _dump(top.value), fmt)
+            index += 1
         return prepared
 
 
@@ -296,9 +320,12 @@ def _detect_text(data: bytes) -> Adapter | None:
     return None
 
 
-def _records(tops: Iterable[TopValue], adapter: Adapter) -> Iterator[SourceRecord]:
+def _records(tops: Iterable[TopValue | BadInput], adapter: Adapter) -> Iterator[SourceRecord]:
     index = 0
     for top in tops:
+        if isinstance(top, BadInput):
+            yield SourceRecord(None, None, top.error.line, top.text, top.error)
+            continue
         values = _unwrapped(top.value, adapter)
         single = len(values) == 1 and values[0] is top.value
         for value in values:

@@ -8,10 +8,12 @@ RecordError at its line; it never hides the valid records around it. Formats of 
 
 from __future__ import annotations
 
+import os
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import orjson
 
@@ -19,6 +21,8 @@ from ingest.envelope import JSON
 from ingest.errors import InputError, PayloadTooLarge, RecordError
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_NON_BLANK = re.compile(rb"\S")
+_READ_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +58,25 @@ class BadInput:
 
 def top_values(data: bytes) -> Iterator[TopValue | BadInput]:
     """The top-level values of a JSON document or of NDJSON lines."""
-    stripped = data.strip()
-    if not stripped:
+    start = _NON_BLANK.search(data)
+    if start is None:
         return
-    if not _looks_like_ndjson(stripped):
-        yield _whole_document(stripped)
+    if not _looks_like_ndjson(data, start.start()):
+        yield _whole_document(data)
         return
-    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+    for number, raw_line in enumerate(_lines(data), start=1):
         if raw_line.strip():
             yield _one_line(raw_line, number)
+
+
+def _lines(data: bytes) -> Iterator[bytes]:
+    """The ``\n``-separated lines of ``data``, one at a time (``split`` would copy all of it
+    at once: for a large file, another copy of its size held until the last line is read)."""
+    start = 0
+    while (end := data.find(b"\n", start)) != -1:
+        yield data[start:end]
+        start = end + 1
+    yield data[start:]
 
 
 # How a line format groups a text into records: (1-based first line, record text) pairs.
@@ -85,13 +99,14 @@ def text_lines(text: str) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def _looks_like_ndjson(data: bytes) -> bool:
-    """NDJSON when the first line is a complete JSON value and more lines follow."""
-    first, newline, _rest = data.partition(b"\n")
-    if not newline:
+def _looks_like_ndjson(data: bytes, start: int) -> bool:
+    """NDJSON when the first non-blank line (from ``start``) is a complete JSON value and more
+    non-blank text follows. Offsets, not slices of the rest: no copy of a large input."""
+    newline = data.find(b"\n", start)
+    if newline == -1 or _NON_BLANK.search(data, newline) is None:
         return False
     try:
-        orjson.loads(first)
+        orjson.loads(data[start:newline])
     except orjson.JSONDecodeError:
         return False
     return True
@@ -102,7 +117,7 @@ def _whole_document(data: bytes) -> TopValue | BadInput:
         return TopValue(orjson.loads(data), None, None)
     except orjson.JSONDecodeError as exc:
         error = RecordError(_json_reason(exc), line=getattr(exc, "lineno", None))
-        return BadInput(error, data.decode("utf-8", errors="replace"))
+        return BadInput(error, data.decode("utf-8", errors="replace").strip())
 
 
 def _one_line(raw_line: bytes, number: int) -> TopValue | BadInput:
@@ -169,11 +184,26 @@ def container_count(text: str | bytes) -> int:
 def read_path_bytes(path: str, *, limit: int) -> bytes:
     try:
         with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+            data = _read_within(handle, limit)
     except OSError as exc:
         raise InputError(f"{path}: can not read: {exc.strerror}") from None
-    if len(data) > limit:
+    if data is None:
         raise PayloadTooLarge(f"{path}: larger than {limit} bytes")
     return decompress(data, limit=limit)
 
 
+def _read_within(handle: BinaryIO, limit: int) -> bytes | None:
+    """The whole content, or None when it is larger than ``limit`` bytes. ``read(limit + 1)``
+    would allocate that much first (4 GiB for the CLI's limit), so a regular file is read whole
+    once its size is known, anything else (a pipe) in blocks."""
+    size = os.fstat(handle.fileno()).st_size
+    if size > limit:
+        return None
+    if size > 0:
+        data = handle.read()  # a file still being written may have grown meanwhile
+        return data if len(data) <= limit else None
+    parts, total = [], 0
+    while total <= limit and (part := handle.read(min(_READ_BLOCK, limit + 1 - total))):
+        parts.append(part)
+        total += len(part)
+    return b"".join(parts) if total <= limit else None

@@ -10,7 +10,9 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 
-from api.cli import main
+from api.cli import _ingest_file, main
+from api.services import Services
+from tests.helpers import envelope, ndjson
 
 BAD_LINE = b'{"type": "user", "sessionId": "s", "uuid": "u1", "timestamp": "2026-01-01T00:00:00Z"'
 
@@ -114,3 +116,14 @@ def test_serve_refuses_a_public_bind_without_keys(db: str) -> None:
 def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
     result = run("sessions", "--db", "mysql://nope")
     assert result.exit_code == 2 and "unsupported database URL" in result.output
+
+
+def test_a_large_file_advances_the_progress_chunk_by_chunk(services: Services,
+                                                            tmp_path: Path) -> None:
+    path = tmp_path / "large.jsonl"
+    path.write_bytes(ndjson([envelope(n, session="progress") for n in range(3_500)]))
+    steps: list[int] = []
+    report = _ingest_file(services, path, "auto", {}, steps.append)
+    assert report.appended == 3_500
+    assert len([step for step in steps if step > 0]) >= 4  # one per chunk of 1,000 lines
+    assert min(steps) >= 0 and sum(steps) == path.stat().st_size

@@ -3,8 +3,11 @@ is quarantined with its position, nothing else is lost."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import os
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -14,9 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.envelope import EventKind
+from ingest.errors import InputError, PayloadTooLarge
 from ingest.log import EventLog, Recorded
 from ingest.pipeline import AUTO, Preparer, ingest_bytes
-from ingest.reader import decompress, nesting_exceeds, top_values
+from ingest.reader import decompress, nesting_exceeds, read_path_bytes, top_values
 from ingest.redact import Redactor
 from tests.helpers import envelope, ndjson
 
@@ -115,12 +119,70 @@ def test_reader_shapes_and_line_numbers() -> None:
     lines = list(top_values(b'\n\n{"a": 1}\n{"b": 2}\n'))
     assert [(t.line, t.value) for t in lines] == [(3, {"a": 1}), (4, {"b": 2})]
     assert list(top_values(b"   \n")) == []
+    # One value and blank lines is a document; blank lines before the first do not count.
+    assert [(t.line, t.value) for t in top_values(b'{"a": 1}\n  \n\n')] == [(None, {"a": 1})]
+    assert [(t.line, t.value) for t in top_values(b' \n {"a": 1}\r\n{"b": 2}')] == [
+        (2, {"a": 1}), (3, {"b": 2})]
+
+
+def test_ndjson_is_parsed_as_its_chunks_are_taken(log: EventLog, preparer: Preparer,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsed whole, a large file held several times its size in Python objects."""
+    parsed = Counter[str]()
+    real_loads = orjson.loads
+
+    def counting_loads(data: bytes | str) -> object:
+        parsed["lines"] += 1
+        return real_loads(data)
+
+    monkeypatch.setattr("ingest.reader.orjson.loads", counting_loads)
+    docs = [orjson.dumps(envelope(n, session="lazy")) for n in range(5 * preparer.chunk_size)]
+    docs[-2] = b'{"broken": '
+    chosen, chunks = preparer.prepare(b"\n".join(docs), AUTO, origin="big.jsonl")
+    first = next(chunks)
+    assert chosen == "blackbox" and len(first.encoded) == preparer.chunk_size
+    assert parsed["lines"] <= preparer.chunk_size + 21  # the chunk, the detection sample, a probe
+    rest = list(chunks)
+    assert sum(len(p.encoded) for p in rest) == 4 * preparer.chunk_size - 1
+    [error] = [e for p in rest for e in p.errors]  # rejected where it stands, with its place
+    assert (error.location, error.line, error.reason.startswith("invalid JSON")) == (
+        "big.jsonl", len(docs) - 1, True)
+
+
+def test_reading_a_file_within_a_limit(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"x" * 1000)
+    assert read_path_bytes(str(path), limit=1000) == b"x" * 1000
+    with pytest.raises(PayloadTooLarge, match=r"in\.jsonl: larger than 999 bytes"):
+        read_path_bytes(str(path), limit=999)
+    with pytest.raises(InputError, match=r"missing\.jsonl: can not read"):
+        read_path_bytes(str(tmp_path / "missing.jsonl"), limit=1000)
+
+
+@pytest.mark.parametrize(("size", "fits"), [(3 << 20, True), ((3 << 20) + 1, False)])
+def test_reading_a_pipe_within_a_limit(tmp_path: Path, size: int, fits: bool) -> None:
+    """A pipe has no size to check first: it is read in blocks, up to one byte past the limit."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), fifo.open("wb") as sink:
+            sink.write(b"y" * size)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        if fits:
+            assert read_path_bytes(str(fifo), limit=3 << 20) == b"y" * size
+        else:
+            with pytest.raises(PayloadTooLarge):
+                read_path_bytes(str(fifo), limit=3 << 20)
+    finally:
+        writer.join(timeout=10)
 
 
 def test_gzip_input_and_bombs() -> None:
     assert decompress(gzip.compress(b'{"a": 1}'), limit=100) == b'{"a": 1}'
-    from ingest.errors import PayloadTooLarge
-
     with pytest.raises(PayloadTooLarge):
         decompress(gzip.compress(b"0" * 10_000), limit=1000)
 
