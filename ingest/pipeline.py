@@ -123,42 +123,28 @@ class Preparer:
 
         NDJSON is parsed chunk by chunk, after the lines the format is detected from: parsed
         whole, a file held about 7 times its size in Python objects (bench/cli_memory.py)."""
-        early = Prepared()
         named = _named_adapter(fmt)
         lines = named is not None and _reads_lines(named)
         rest = iter(()) if lines else top_values(data)
-        head = self._detection_sample(rest, early, fmt, origin)
+        head = _detection_sample(rest)
         try:
             adapter = get_adapter(fmt) if fmt != AUTO else _detect(head)
         except UnknownFormat as exc:
-            found = _detect_text(data) if fmt == AUTO and not head else None
+            no_json = not any(isinstance(top, TopValue) for top in head)
+            found = _detect_text(data) if fmt == AUTO and no_json else None
             if found is None:
-                return None, iter([self._reject_all(early, chain(head, rest), str(exc), fmt, origin)])
-            adapter, lines, early = found, True, Prepared()  # no JSON at all, but a text log
+                rejected = self._reject_all(Prepared(), chain(head, rest), str(exc), fmt, origin)
+                return None, iter([rejected])
+            adapter, lines = found, True  # no JSON at all, but a text log
         tops: Iterable[TopValue | BadInput] = (
             _text_values(data, adapter) if lines else chain(head, rest))
         ctx = AdapterContext(received_at=received_at or utc_now(), origin=origin,
                              params=dict(params or {}))
         scan = _Scan(data, self.redactor, self.max_depth)
-        return adapter.name, self._chunks(early, adapter, _records(tops, adapter), ctx, scan)
+        return adapter.name, self._chunks(adapter, _records(tops, adapter), ctx, scan)
 
-    def _detection_sample(self, items: Iterator[TopValue | BadInput], early: Prepared, fmt: str,
-                          origin: str | None) -> list[TopValue]:
-        """The first values a format is detected from; what is no JSON before them is rejected."""
-        head: list[TopValue] = []
-        for item in items:
-            if isinstance(item, BadInput):
-                self._reject(early, item.error.at(location=origin), item.text, fmt)
-                continue
-            head.append(item)
-            if len(head) >= _DETECT_SAMPLE:
-                break
-        return head
-
-    def _chunks(self, early: Prepared, adapter: Adapter, records: Iterable[SourceRecord],
-                ctx: AdapterContext, scan: _Scan) -> Iterator[Prepared]:
-        if early.errors:
-            yield early
+    def _chunks(self, adapter: Adapter, records: Iterable[SourceRecord], ctx: AdapterContext,
+                scan: _Scan) -> Iterator[Prepared]:
         for chunk in _chunked(records, self.chunk_size):
             prescan = getattr(adapter, "prescan", None)
             if prescan is not None:
@@ -282,10 +268,24 @@ def _map(adapter: Adapter, value: JSON, ctx: AdapterContext) -> list[Any]:
         raise RecordError(f"internal error in the {adapter.name} adapter: {exc!r}") from None
 
 
-def _detect(tops: list[TopValue]) -> Adapter:
+def _detection_sample(tops: Iterator[TopValue | BadInput]) -> list[TopValue | BadInput]:
+    """The input's first values up to the ``_DETECT_SAMPLE``-th that is JSON (the format is
+    detected from those); the rest stays unread, to be parsed chunk by chunk."""
+    head: list[TopValue | BadInput] = []
+    found = 0
+    for top in tops:
+        head.append(top)
+        found += isinstance(top, TopValue)
+        if found >= _DETECT_SAMPLE:
+            break
+    return head
+
+
+def _detect(tops: list[TopValue | BadInput]) -> Adapter:
     sample: list[JSON] = []
-    for top in tops[:_DETECT_SAMPLE]:
-        sample.extend(top.value if isinstance(top.value, list) else [top.value])
+    for top in tops:
+        if isinstance(top, TopValue):
+            sample.extend(top.value if isinstance(top.value, list) else [top.value])
     return detect_adapter(sample[:_DETECT_SAMPLE])
 
 

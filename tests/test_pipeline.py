@@ -149,6 +149,19 @@ def test_ndjson_is_parsed_as_its_chunks_are_taken(log: EventLog, preparer: Prepa
         "big.jsonl", len(docs) - 1, True)
 
 
+def test_lines_that_are_no_json_are_quarantined_alike_wherever_they_stand(
+        preparer: Preparer) -> None:
+    """Before and after the lines the format is detected from: same label, own place each."""
+    docs = [orjson.dumps(envelope(n, session="bad")) for n in range(2 * preparer.chunk_size)]
+    docs[1] = docs[-2] = b'{"broken": '
+    chosen, chunks = preparer.prepare(b"\n".join(docs), AUTO, origin="bad.jsonl")
+    prepared = list(chunks)
+    rejects = [r for p in prepared for r in p.rejects]
+    assert chosen == "blackbox" and sum(len(p.encoded) for p in prepared) == len(docs) - 2
+    assert [(r.format, r.origin, r.line) for r in rejects] == [
+        ("blackbox", "bad.jsonl", 2), ("blackbox", "bad.jsonl", len(docs) - 1)]
+
+
 def test_reading_a_file_within_a_limit(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
     path.write_bytes(b"x" * 1000)
