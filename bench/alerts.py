@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.analysis import write_section  # noqa: E402
+from bench.ingest import Server, start_server  # noqa: E402
 
 INCIDENT = ROOT.parent / "shared" / "data" / "incidents" / "railway-volume-delete"
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -94,20 +95,20 @@ def copies(count: int) -> list[tuple[str, list[bytes], int]]:
     return made
 
 
-def serve(db: str, port: int, receiver: Receiver) -> subprocess.Popen[bytes]:
+def serve(db: str, port: int, receiver: Receiver, log: Path) -> Server:
     ensure_free(port)  # else /healthz would be answered by whatever holds it
     env = {**os.environ, "BLACKBOX_WEBHOOK_ALLOW_PRIVATE": "true"}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--db", db, "--port", str(port)],
-                            cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    # Up to 120 s: a server started beside busy loops is slow to start.
+    server = start_server([sys.executable, "-m", "api.cli", "serve", "--db", db, "--port", str(port)],
+                          port, log, env=env, seconds=120)
     try:
-        wait_healthy(proc, port)
         hook = {"url": f"http://127.0.0.1:{receiver.server.server_port}/hook", "secret": SECRET}
-        httpx.post(f"http://127.0.0.1:{port}/v1/webhooks", json=hook).raise_for_status()
+        httpx.post(f"{server.base}/v1/webhooks", json=hook).raise_for_status()
     except BaseException:
-        proc.kill()  # never leave a server behind holding the port
-        proc.wait()
+        server.proc.kill()  # never leave a server behind holding the port
+        server.proc.wait()
         raise
-    return proc
+    return server
 
 
 def ensure_free(port: int) -> None:
@@ -127,22 +128,6 @@ def busy_loops(count: int) -> Iterator[None]:
         for loop in loops:
             loop.kill()
             loop.wait()
-
-
-def wait_healthy(proc: subprocess.Popen[bytes], port: int, seconds: float = 120) -> None:
-    """Wait for the server's /healthz; slow starts happen when other processes keep every core busy."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"blackbox serve exited with status {proc.returncode} before answering")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit(f"blackbox serve did not answer /healthz within {seconds:.0f} s")
 
 
 def measure(base: str, receiver: Receiver, sessions: int) -> list[float]:
@@ -258,13 +243,13 @@ def main() -> None:
     for rate in args.load or [0.0, 1000.0]:
         receiver = Receiver()
         with tempfile.TemporaryDirectory() as tmp, busy_loops(args.busy):
-            proc = serve(args.db or f"sqlite:///{tmp}/alerts.db", args.port, receiver)
+            server = serve(args.db or f"sqlite:///{tmp}/alerts.db", args.port, receiver,
+                           Path(tmp) / "server.log")
             try:
-                latencies, achieved = measure_under_load(f"http://127.0.0.1:{args.port}", receiver,
-                                                         args.sessions, rate)
+                latencies, achieved = measure_under_load(server.base, receiver, args.sessions, rate)
             finally:
-                proc.terminate()
-                proc.wait()
+                server.proc.terminate()
+                server.proc.wait()
         rows.append((rate, achieved, sorted(latencies)))
     text = section(rows, args, load_before)
     print(text)

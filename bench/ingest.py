@@ -517,11 +517,15 @@ class Server:
     log: Path
 
 
-def start_server(cmd: list[str], port: int, log: Path) -> Server:
+def start_server(cmd: list[str], port: int, log: Path, *, env: dict[str, str] | None = None,
+                 seconds: float = 60) -> Server:
+    """A server process (its output in ``log``) once its /healthz answers; exits the bench with
+    the log's tail when it exits first or does not answer within ``seconds``."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=CODE, env=child_env(), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=CODE, env=child_env() if env is None else env, stdout=out,
+                                stderr=subprocess.STDOUT)
     server = Server(proc, f"http://127.0.0.1:{port}", log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             sys.exit(f"server exited ({proc.returncode}): {log.read_text()[-2000:]}")
