@@ -81,13 +81,15 @@ def serve(db: str | None, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.transport import BlackboxHttpProtocol
 
     settings = _settings(db, host=host, port=port)
     with _errors_exit():
         refuse_open_bind(settings)
         app = create_app(settings)
     click.echo(f"blackbox: serving {settings.db} on http://{settings.host}:{settings.port}", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", workers=1)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", workers=1,
+                http=BlackboxHttpProtocol)
 
 
 def refuse_open_bind(settings: Settings) -> None:

@@ -4,7 +4,8 @@
 
 Ceilings: plain ``sqlite3`` executemany of the very rows the log stores, in 1,000-row transactions
 with the log writer's settings (WAL, ``synchronous=FULL``, its checkpoint interval) for storage; a
-bare FastAPI endpoint that parses and discards the body (``bench/bare_app.py``) for HTTP. Figures:
+bare FastAPI endpoint that parses and discards the body (``bench/bare_app.py``), served with the
+same HTTP protocol as ``blackbox serve``, for HTTP (and, as information, by stock uvicorn). Figures:
 ``blackbox ingest`` of a large transcript set (copies of the shared Claude Code transcripts with
 every uuid rewritten, so nothing dedupes), the Preparer alone, and HTTP ingest driven by ``wrk``
 (``bench/wrk_events.lua``: fresh envelopes per request) in 500-event batches from 4 connections and
@@ -548,10 +549,10 @@ def stop_server(server: Server) -> None:
         server.proc.wait()
 
 
-def bare_server(tmp: Path) -> Server:
+def bare_server(tmp: Path, *, stock: bool = False) -> Server:
+    """bench/bare_app.py, served like ``blackbox serve``, or by stock uvicorn (``stock``)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "bare_app:app", "--host",
-           "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]
+    cmd = [sys.executable, str(BENCH / "bare_app.py"), str(port), *(["--stock"] if stock else [])]
     return start_server(cmd, port, tmp / "bare-server.log")
 
 
@@ -622,17 +623,21 @@ def drive(results: Results, server: Server, load: Load, tag: str, runs: int = 1)
     return done
 
 
-def http_bare(results: Results, tmp: Path, load: Load, key: str) -> None:
-    """A ceiling: the best of CEILING_RUNS measured runs."""
-    server = bare_server(tmp)
+def http_bare(results: Results, tmp: Path, load: Load, key: str, *, stock: bool = False) -> None:
+    """A ceiling: the best of CEILING_RUNS measured runs. ``stock``: served by stock uvicorn's
+    protocol rather than ``blackbox serve``'s (information, never a ceiling)."""
+    server = bare_server(tmp, stock=stock)
     try:
         measured = drive(results, server, load, f"bare-{load.batch}", CEILING_RUNS)[1:]
     finally:
         stop_server(server)
     run = max(measured, key=lambda r: r.rps)
-    purpose = "HTTP ceiling" if load.batch == 1 else "information"
-    results.add(Figure(key, f"bare FastAPI endpoint, {load.name}, wrk {load.wrk_args} ({purpose})",
+    purpose = "HTTP ceiling" if load.batch == 1 and not stock else "information"
+    served = "stock uvicorn httptools protocol" if stock else "served like blackbox serve"
+    results.add(Figure(key, f"bare FastAPI endpoint ({served}), {load.name}, wrk {load.wrk_args} "
+                       f"({purpose})",
                        run.rps * load.batch, run.p50_ms, run.p99_ms, others=run.others,
+                       ceiling="bare_single" if stock else None,
                        server_cores=run.server_cores,
                        note=run_note(run) + "; best of " + ", ".join(f"{r.rps:,.0f}" for r in measured)
                        + " requests/s"))
@@ -1012,6 +1017,7 @@ def storage_phase(results: Results, tmp: Path) -> None:
 
 def http_phase(results: Results, tmp: Path) -> None:
     http_bare(results, tmp, SINGLE, "bare_single")
+    http_bare(results, tmp, SINGLE, "bare_single_stock", stock=True)
     http_bare(results, tmp, BATCH, "bare_batch")
     http_real(results, tmp, BATCH, Figure(
         "http_batch", f"HTTP ingest, {BATCH.name}, wrk {BATCH.wrk_args}", 0.0, ceiling="raw_http",

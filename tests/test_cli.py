@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -111,6 +112,18 @@ def test_keys_create_list_revoke(db: str) -> None:
 def test_serve_refuses_a_public_bind_without_keys(db: str) -> None:
     result = run("serve", "--db", db, "--host", "0.0.0.0", "--port", "1")
     assert result.exit_code == 2 and "no API keys" in result.output
+
+
+def test_serve_runs_uvicorn_with_the_one_send_per_response_protocol(
+        db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from api.transport import BlackboxHttpProtocol
+
+    ran: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.update(options))
+    assert run("serve", "--db", db, "--port", "8799").exit_code == 0
+    assert ran["http"] is BlackboxHttpProtocol and (ran["host"], ran["port"]) == ("127.0.0.1", 8799)
 
 
 def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
