@@ -26,6 +26,8 @@ WRITER_BEGIN = "BEGIN IMMEDIATE"
 # Measured (log schema, WAL, synchronous=FULL, raw sqlite3): 14-event commits over 32 streams,
 # 0.83 -> 0.65 ms and 383 -> 315 KB written per commit; 1,000-event commits, 25,160 -> 30,983
 # events/s. The WAL file grows to about 40 MB between checkpoints.
+# ``blackbox serve``'s writer process checkpoints from a thread instead and keeps this only as a
+# safety net, at 40,000 pages (``ingest.log.checkpoint``).
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 

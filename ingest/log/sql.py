@@ -24,6 +24,7 @@ from ingest.envelope import format_time, parse_time, utc_now
 from ingest.errors import StorageError, TamperError
 from ingest.log import schema
 from ingest.log.chain import GENESIS_HASH, Shipped, chain_hash, decode
+from ingest.log.checkpoint import SAFETY_NET_PAGES, WalCheckpointer
 from ingest.log.engines import WRITER_BEGIN, make_engines
 from ingest.log.statements import WriteStatements
 from ingest.log.types import (
@@ -53,6 +54,8 @@ class SqlRecorder:
         self._begin = WRITER_BEGIN if self.dialect == "sqlite" else None  # psycopg begins by itself
         self._dbapi = self._writer.dialect.loaded_dbapi  # the write path sees the driver's errors
         self._read_all_sql = _read_all_sql(paramstyle)
+        self._checkpointer: WalCheckpointer | None = None
+        self.catch_ups = 0  # passes the writer ran itself for a due WAL restart
         with storage_errors("create the schema"):
             self._create_schema()
 
@@ -67,8 +70,49 @@ class SqlRecorder:
                 conn.exec_driver_sql(statement)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self._writer.dispose()
         self._reader.dispose()
+
+    # -- WAL checkpoints (SQLite) ---------------------------------------------------------------
+
+    def start_background_checkpoints(self, **options: Any) -> WalCheckpointer | None:
+        """Checkpoint the WAL from a thread instead of on commits (see ``ingest.log.checkpoint``);
+        for a process that commits and does nothing else (the log writer). None on PostgreSQL."""
+        if self.dialect != "sqlite" or self._checkpointer is not None:
+            return self._checkpointer
+        database = self._writer.url.database
+        assert database is not None  # make_engines refuses SQLite URLs without a file
+        try:
+            self._on_writer_connection(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
+            self._checkpointer = WalCheckpointer(database, **options)
+        except self._dbapi.Error as exc:
+            raise StorageError(f"could not start background checkpoints: {exc}") from None
+        self._checkpointer.start()
+        return self._checkpointer
+
+    def checkpoint_if_due(self) -> None:
+        """Between two commits: when the thread has copied all but the last few frames of a
+        large WAL, copy those, so the next commit starts the WAL over."""
+        checkpointer = self._checkpointer
+        if checkpointer is None or not checkpointer.restart_due:
+            return
+        checkpointer.restart_due = False
+        try:
+            self._on_writer_connection("PRAGMA wal_checkpoint(PASSIVE)")
+        except self._dbapi.Error as exc:
+            raise StorageError(f"could not checkpoint: {exc}") from None
+        self.catch_ups += 1
+
+    def _on_writer_connection(self, statement: str) -> None:
+        """One statement on the writer's connection, outside any transaction (a checkpoint
+        can not run inside the connection's own write transaction)."""
+        raw = self._writer.raw_connection()
+        try:
+            raw.cursor().execute(statement)
+        finally:
+            raw.close()
 
     # -- write path ---------------------------------------------------------------------------
 

@@ -1,0 +1,136 @@
+"""WAL checkpoints of a SQLite log off the commit path (``ingest.log.checkpoint``)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ingest.envelope import Event, EventKind
+from ingest.log import encode
+from ingest.log.checkpoint import SAFETY_NET_PAGES, WalCheckpointer
+from ingest.log.engines import WAL_AUTOCHECKPOINT_PAGES
+from ingest.log.sql import SqlRecorder
+from tests.backends import postgres_backend
+
+BASE = datetime(2026, 4, 24, 8, 31, tzinfo=UTC)
+PAGE = 4096
+
+
+def shipped(n: int, streams: int = 32) -> tuple[object, ...]:
+    stream = f"cp-{n % streams}"
+    return encode(Event.create(
+        source="test", native_id=f"{stream}/{n}", stream=stream, session_id=stream,
+        kind=EventKind.TOOL_CALL, time=BASE + timedelta(seconds=n), received_at=BASE,
+        tool_name="Bash", call_id=f"c{n}", tool_input={"command": f"echo {n}"}, raw={"n": n},
+    )).shipped()
+
+
+def write_small_commits(recorder: SqlRecorder, commits: int, *, first: int = 0) -> None:
+    """Single-event-like load: 10-event commits one after another, the writer process's loop;
+    events numbered from ``first``."""
+    for c in range(commits):
+        recorder.write([[shipped(first + c * 10 + i) for i in range(10)]])  # type: ignore[list-item]
+        recorder.checkpoint_if_due()
+
+
+def writer_autocheckpoint(recorder: SqlRecorder) -> int:
+    raw = recorder._writer.raw_connection()
+    try:
+        return int(raw.cursor().execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    finally:
+        raw.close()
+
+
+def wal_pages(db: Path) -> float:
+    wal = db.with_name(db.name + "-wal")
+    return wal.stat().st_size / (PAGE + 24) if wal.exists() else 0.0
+
+
+def test_the_thread_copies_the_wal_and_the_writer_starts_it_over(tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    recorder = SqlRecorder(f"sqlite:///{db}")
+    try:
+        checkpointer = recorder.start_background_checkpoints(period=0.01, restart_after=500)
+        assert checkpointer is not None
+        assert writer_autocheckpoint(recorder) == SAFETY_NET_PAGES  # commits no longer copy
+        write_small_commits(recorder, 1_500)
+        assert checkpointer.passes > 0 and recorder.catch_ups > 0
+        # Over 1,500 commits of ~4 frames per event the WAL would pass 10,000 pages if it never
+        # started over (the safety net alone lets it reach 40,000); restarted, its file stays
+        # near the size the thread lets it grow to.
+        assert wal_pages(db) < WAL_AUTOCHECKPOINT_PAGES / 2
+        assert checkpointer.largest_wal_frames < WAL_AUTOCHECKPOINT_PAGES / 2
+    finally:
+        recorder.close()
+    reopened = SqlRecorder(f"sqlite:///{db}")
+    try:
+        assert reopened.count_events() == 15_000 and reopened.verify().ok
+    finally:
+        reopened.close()
+
+
+def test_without_the_writers_catch_up_the_wal_keeps_growing(tmp_path: Path) -> None:
+    """Why the writer takes part: beside back-to-back commits the thread alone rarely finds a
+    moment with every frame copied, so the WAL would grow up to the safety net."""
+    db = tmp_path / "log.db"
+    recorder = SqlRecorder(f"sqlite:///{db}")
+    try:
+        checkpointer = recorder.start_background_checkpoints(period=0.01, restart_after=500)
+        assert checkpointer is not None
+        for c in range(1_500):
+            recorder.write([[shipped(c * 10 + i) for i in range(10)]])  # type: ignore[list-item]
+        assert checkpointer.passes > 0 and recorder.catch_ups == 0
+        assert checkpointer.largest_wal_frames > WAL_AUTOCHECKPOINT_PAGES / 2
+    finally:
+        recorder.close()
+
+
+def test_a_reader_keeps_its_snapshot_while_the_thread_copies(tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    recorder = SqlRecorder(f"sqlite:///{db}")
+    try:
+        recorder.start_background_checkpoints(period=0.005, restart_after=100)
+        write_small_commits(recorder, 50)
+        reader = sqlite3.connect(db, isolation_level=None)
+        reader.execute("BEGIN")
+        before = reader.execute("SELECT count(*) FROM events").fetchone()[0]
+        write_small_commits(recorder, 300, first=500)
+        time.sleep(0.05)  # passes run meanwhile
+        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == before == 500
+        reader.execute("COMMIT")
+        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == 3_500
+        reader.close()
+    finally:
+        recorder.close()
+
+
+def test_stopping_ends_the_thread_and_a_failing_pass_is_logged(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "log.db"
+    SqlRecorder(f"sqlite:///{db}").close()
+    checkpointer = WalCheckpointer(str(db), period=0.005)
+    checkpointer._conn.close()  # every pass now fails: the thread must survive and say so
+    checkpointer._conn = sqlite3.connect(db, check_same_thread=False)
+    checkpointer._conn.close()
+    checkpointer.start()
+    time.sleep(0.05)
+    names = {thread.name for thread in threading.enumerate()}
+    assert "blackbox-wal-checkpoint" in names
+    checkpointer.stop()
+    assert "blackbox-wal-checkpoint" not in {thread.name for thread in threading.enumerate()}
+    assert "background WAL checkpoint failed" in caplog.text
+
+
+def test_postgresql_has_no_wal_checkpointer() -> None:
+    with postgres_backend() as made:
+        recorder = SqlRecorder(made.url)
+        try:
+            assert recorder.start_background_checkpoints() is None
+            recorder.checkpoint_if_due()  # a no-op
+        finally:
+            recorder.close()
