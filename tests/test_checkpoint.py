@@ -12,7 +12,7 @@ import pytest
 
 from ingest.envelope import Event, EventKind
 from ingest.log import encode
-from ingest.log.checkpoint import SAFETY_NET_PAGES, WalCheckpointer
+from ingest.log.checkpoint import _WRITER_TRIES, SAFETY_NET_PAGES, WalCheckpointer
 from ingest.log.engines import WAL_AUTOCHECKPOINT_PAGES
 from ingest.log.sql import SqlRecorder
 from tests.backends import postgres_backend
@@ -134,3 +134,50 @@ def test_postgresql_has_no_wal_checkpointer() -> None:
             recorder.checkpoint_if_due()  # a no-op
         finally:
             recorder.close()
+
+
+def test_the_writer_tries_again_while_a_reader_pins_frames_then_gives_up(tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    SqlRecorder(f"sqlite:///{db}").close()
+    checkpointer = WalCheckpointer(str(db))
+    try:
+        checkpointer.restart_due = True
+        checkpointer.caught_up(every_frame=False)  # a reader's snapshot kept some frames back
+        assert checkpointer.restart_due  # so the writer tries again after its next commit
+        checkpointer.caught_up(every_frame=True)
+        assert not checkpointer.restart_due
+        checkpointer.restart_due = True
+        for _ in range(_WRITER_TRIES - 1):
+            checkpointer.caught_up(every_frame=False)
+        assert checkpointer.restart_due
+        checkpointer.caught_up(every_frame=False)
+        assert not checkpointer.restart_due  # bounded: the thread's next pass sets it again
+    finally:
+        checkpointer.stop()
+
+
+def test_a_reader_in_a_transaction_delays_the_restart_until_it_ends(tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    recorder = SqlRecorder(f"sqlite:///{db}")
+    try:
+        checkpointer = recorder.start_background_checkpoints(period=0.005, restart_after=100)
+        assert checkpointer is not None
+        write_small_commits(recorder, 20)
+        reader = sqlite3.connect(db, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM events").fetchone()  # holds a snapshot of the WAL
+        pinned_at = wal_restarts(db)
+        write_small_commits(recorder, 300, first=200)
+        assert wal_restarts(db) == pinned_at  # its frames must stay while it may read them
+        reader.execute("COMMIT")
+        reader.close()
+        write_small_commits(recorder, 300, first=3_200)
+        assert recorder.catch_ups > 0 and wal_restarts(db) > pinned_at
+    finally:
+        recorder.close()
+
+
+def wal_restarts(db: Path) -> int:
+    """The WAL header's checkpoint sequence number: SQLite adds one each time the WAL starts over."""
+    header = db.with_name(db.name + "-wal").read_bytes()[:16]
+    return int.from_bytes(header[12:16], "big")

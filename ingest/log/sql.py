@@ -94,23 +94,25 @@ class SqlRecorder:
 
     def checkpoint_if_due(self) -> None:
         """Between two commits: when the thread has copied all but the last few frames of a
-        large WAL, copy those, so the next commit starts the WAL over."""
+        large WAL, copy those, so the next commit starts the WAL over. A reader's snapshot can
+        keep some frames from being copied: then again after the next commit, a few times."""
         checkpointer = self._checkpointer
         if checkpointer is None or not checkpointer.restart_due:
             return
-        checkpointer.restart_due = False
         try:
-            self._on_writer_connection("PRAGMA wal_checkpoint(PASSIVE)")
+            _busy, frames, copied = self._on_writer_connection("PRAGMA wal_checkpoint(PASSIVE)")
         except self._dbapi.Error as exc:
+            checkpointer.restart_due = False
             raise StorageError(f"could not checkpoint: {exc}") from None
         self.catch_ups += 1
+        checkpointer.caught_up(every_frame=frames == copied)
 
-    def _on_writer_connection(self, statement: str) -> None:
+    def _on_writer_connection(self, statement: str) -> Any:
         """One statement on the writer's connection, outside any transaction (a checkpoint
-        can not run inside the connection's own write transaction)."""
+        can not run inside the connection's own write transaction); its first row."""
         raw = self._writer.raw_connection()
         try:
-            raw.cursor().execute(statement)
+            return raw.cursor().execute(statement).fetchone()
         finally:
             raw.close()
 
