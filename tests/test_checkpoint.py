@@ -181,3 +181,28 @@ def wal_restarts(db: Path) -> int:
     """The WAL header's checkpoint sequence number: SQLite adds one each time the WAL starts over."""
     header = db.with_name(db.name + "-wal").read_bytes()[:16]
     return int.from_bytes(header[12:16], "big")
+
+
+def test_a_pass_that_leaves_many_frames_still_hands_the_rest_to_the_writer(tmp_path: Path) -> None:
+    """Large commits (500-event batches: ~1,500 frames each) add more during a pass than a pass
+    ever leaves; waiting for a pass that leaves only a few let the WAL grow to the safety net."""
+    db = tmp_path / "log.db"
+    recorder = SqlRecorder(f"sqlite:///{db}")
+    try:
+        checkpointer = recorder.start_background_checkpoints(period=3_600, restart_after=500)
+        assert checkpointer is not None  # its thread sleeps: passes run here, one at a time
+        write_small_commits(recorder, 20)
+        reader = sqlite3.connect(db, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM events").fetchone()  # the pass stops at its snapshot
+        write_small_commits(recorder, 100, first=200)
+        checkpointer._catch_up()
+        assert checkpointer.restart_due  # though thousands of frames are left
+        reader.execute("COMMIT")
+        reader.close()
+        before = wal_restarts(db)
+        recorder.checkpoint_if_due()  # the writer copies the rest...
+        write_small_commits(recorder, 1, first=1_200)  # ...and its next commit starts the WAL over
+        assert wal_restarts(db) == before + 1 and not checkpointer.restart_due
+    finally:
+        recorder.close()

@@ -93,8 +93,8 @@ class SqlRecorder:
         return self._checkpointer
 
     def checkpoint_if_due(self) -> None:
-        """Between two commits: when the thread has copied all but the last few frames of a
-        large WAL, copy those, so the next commit starts the WAL over. A reader's snapshot can
+        """Between two commits: after the thread's pass over a large WAL, copy what was
+        committed during it, so the next commit starts the WAL over. A reader's snapshot can
         keep some frames from being copied: then again after the next commit, a few times."""
         checkpointer = self._checkpointer
         if checkpointer is None or not checkpointer.restart_due:
