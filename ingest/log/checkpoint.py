@@ -14,17 +14,17 @@ rarely sees; so after a pass over a large WAL the thread says so (``restart_due`
 writer, between two commits, copies what was committed during that pass itself
 (``SqlRecorder.checkpoint_if_due``): its next transaction starts the WAL over. (Waiting instead
 for a pass that leaves only a few frames never happened under 500-event batches, whose commits
-add ~1,500 frames each: the WAL grew to the safety net and batches ran 7% slower.) The writer's own
+add ~1,500 frames each: the WAL reached 100 MB.) The writer's own
 ``wal_autocheckpoint`` stays as a safety net at ``SAFETY_NET_PAGES`` (if the thread fails or
 falls behind, commits checkpoint as before, only later).
 
 Same setup, 15 s of single events (32 clients): commits over 5 ms 83-84 -> 10-22, longest
 commit 21 ms -> 6-11 ms, request p99 18 ms -> 12-13 ms (three alternated pairs: 20.0 / 18.5 / 17.3
-against 13.2 / 12.9 / 12.3 ms), the same throughput. The WAL file's high-water mark rose from
-~42 MB to 70-100 MB: a reader's snapshot (the analysis worker, the server's reads) can keep
-the last frames from being copied, and then the WAL can not start over; the writer tries again
-after each of its next commits (``_WRITER_TRIES``: 101 / 107 MB -> 75 / 69 MB), and the safety
-net bounds it at 40,000 pages (160 MB).
+against 13.2 / 12.9 / 12.3 ms), the same throughput. The WAL file's high-water mark: 36-56 MB
+under single events, 55 MB under 500-event batches (59 MB before, with commits checkpointing). A
+reader's snapshot (the analysis worker, the server's reads) can keep the last frames from being
+copied, and then the WAL can not start over; the writer tries again after each of its next
+commits (``_WRITER_TRIES``), and the safety net bounds the WAL at 40,000 pages (160 MB).
 """
 
 from __future__ import annotations
