@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +38,19 @@ def write_small_commits(recorder: SqlRecorder, commits: int, *, first: int = 0) 
     for c in range(commits):
         recorder.write([[shipped(first + c * 10 + i) for i in range(10)]])  # type: ignore[list-item]
         recorder.checkpoint_if_due()
+
+
+@contextmanager
+def reader_snapshot(db: Path) -> Iterator[sqlite3.Connection]:
+    """A reader inside a read transaction: it holds a snapshot of the WAL until the block ends."""
+    reader = sqlite3.connect(db, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM events").fetchone()
+        yield reader
+        reader.execute("COMMIT")
+    finally:
+        reader.close()
 
 
 def writer_autocheckpoint(recorder: SqlRecorder) -> int:
@@ -96,15 +111,11 @@ def test_a_reader_keeps_its_snapshot_while_the_thread_copies(tmp_path: Path) -> 
     try:
         recorder.start_background_checkpoints(period=0.005, restart_after=100)
         write_small_commits(recorder, 50)
-        reader = sqlite3.connect(db, isolation_level=None)
-        reader.execute("BEGIN")
-        before = reader.execute("SELECT count(*) FROM events").fetchone()[0]
-        write_small_commits(recorder, 300, first=500)
-        time.sleep(0.05)  # passes run meanwhile
-        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == before == 500
-        reader.execute("COMMIT")
-        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == 3_500
-        reader.close()
+        with reader_snapshot(db) as reader:
+            write_small_commits(recorder, 300, first=500)
+            time.sleep(0.05)  # passes run meanwhile
+            assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == 500
+        assert recorder.count_events() == 3_500
     finally:
         recorder.close()
 
@@ -160,18 +171,16 @@ def test_a_reader_in_a_transaction_delays_the_restart_until_it_ends(tmp_path: Pa
     db = tmp_path / "log.db"
     recorder = SqlRecorder(f"sqlite:///{db}")
     try:
-        checkpointer = recorder.start_background_checkpoints(period=0.005, restart_after=100)
-        assert checkpointer is not None
-        write_small_commits(recorder, 20)
-        reader = sqlite3.connect(db, isolation_level=None)
-        reader.execute("BEGIN")
-        reader.execute("SELECT count(*) FROM events").fetchone()  # holds a snapshot of the WAL
-        pinned_at = wal_restarts(db)
-        write_small_commits(recorder, 300, first=200)
-        assert wal_restarts(db) == pinned_at  # its frames must stay while it may read them
-        reader.execute("COMMIT")
-        reader.close()
-        write_small_commits(recorder, 300, first=3_200)
+        checkpointer = recorder.start_background_checkpoints(period=3_600, restart_after=100)
+        assert checkpointer is not None  # its thread sleeps: passes run here, one at a time
+        write_small_commits(recorder, 20)  # not copied yet: the reader's snapshot uses the WAL
+        with reader_snapshot(db):
+            pinned_at = wal_restarts(db)
+            checkpointer._catch_up()
+            write_small_commits(recorder, 300, first=200)  # the writer tries, and gives up
+            assert wal_restarts(db) == pinned_at  # its frames must stay while it may read them
+        checkpointer._catch_up()
+        write_small_commits(recorder, 2, first=3_200)
         assert recorder.catch_ups > 0 and wal_restarts(db) > pinned_at
     finally:
         recorder.close()
@@ -192,14 +201,10 @@ def test_a_pass_that_leaves_many_frames_still_hands_the_rest_to_the_writer(tmp_p
         checkpointer = recorder.start_background_checkpoints(period=3_600, restart_after=500)
         assert checkpointer is not None  # its thread sleeps: passes run here, one at a time
         write_small_commits(recorder, 20)
-        reader = sqlite3.connect(db, isolation_level=None)
-        reader.execute("BEGIN")
-        reader.execute("SELECT count(*) FROM events").fetchone()  # the pass stops at its snapshot
-        write_small_commits(recorder, 100, first=200)
-        checkpointer._catch_up()
-        assert checkpointer.restart_due  # though thousands of frames are left
-        reader.execute("COMMIT")
-        reader.close()
+        with reader_snapshot(db):  # the pass stops at its snapshot
+            write_small_commits(recorder, 100, first=200)
+            checkpointer._catch_up()
+            assert checkpointer.restart_due  # though thousands of frames are left
         before = wal_restarts(db)
         recorder.checkpoint_if_due()  # the writer copies the rest...
         write_small_commits(recorder, 1, first=1_200)  # ...and its next commit starts the WAL over
