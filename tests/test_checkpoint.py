@@ -66,12 +66,28 @@ def wal_pages(db: Path) -> float:
     return wal.stat().st_size / (PAGE + 24) if wal.exists() else 0.0
 
 
-def test_the_thread_copies_the_wal_and_the_writer_starts_it_over(tmp_path: Path) -> None:
+@contextmanager
+def checkpointed_log(tmp_path: Path, **options: float) -> Iterator[
+        tuple[Path, SqlRecorder, WalCheckpointer]]:
+    """A SQLite log with background checkpoints: (its file, the recorder, the checkpointer)."""
     db = tmp_path / "log.db"
     recorder = SqlRecorder(f"sqlite:///{db}")
     try:
-        checkpointer = recorder.start_background_checkpoints(period=0.01, restart_after=500)
+        checkpointer = recorder.start_background_checkpoints(**options)
         assert checkpointer is not None
+        yield db, recorder, checkpointer
+    finally:
+        recorder.close()
+
+
+def wal_restarts(db: Path) -> int:
+    """The WAL header's checkpoint sequence number: SQLite adds one each time the WAL starts over."""
+    header = db.with_name(db.name + "-wal").read_bytes()[:16]
+    return int.from_bytes(header[12:16], "big")
+
+
+def test_the_thread_copies_the_wal_and_the_writer_starts_it_over(tmp_path: Path) -> None:
+    with checkpointed_log(tmp_path, period=0.01, restart_after=500) as (db, recorder, checkpointer):
         assert writer_autocheckpoint(recorder) == SAFETY_NET_PAGES  # commits no longer copy
         write_small_commits(recorder, 1_500)
         assert checkpointer.passes > 0 and recorder.catch_ups > 0
@@ -80,8 +96,6 @@ def test_the_thread_copies_the_wal_and_the_writer_starts_it_over(tmp_path: Path)
         # near the size the thread lets it grow to.
         assert wal_pages(db) < WAL_AUTOCHECKPOINT_PAGES / 2
         assert checkpointer.largest_wal_frames < WAL_AUTOCHECKPOINT_PAGES / 2
-    finally:
-        recorder.close()
     reopened = SqlRecorder(f"sqlite:///{db}")
     try:
         assert reopened.count_events() == 15_000 and reopened.verify().ok
@@ -92,32 +106,21 @@ def test_the_thread_copies_the_wal_and_the_writer_starts_it_over(tmp_path: Path)
 def test_without_the_writers_catch_up_the_wal_keeps_growing(tmp_path: Path) -> None:
     """Why the writer takes part: beside back-to-back commits the thread alone rarely finds a
     moment with every frame copied, so the WAL would grow up to the safety net."""
-    db = tmp_path / "log.db"
-    recorder = SqlRecorder(f"sqlite:///{db}")
-    try:
-        checkpointer = recorder.start_background_checkpoints(period=0.01, restart_after=500)
-        assert checkpointer is not None
+    with checkpointed_log(tmp_path, period=0.01, restart_after=500) as (_db, recorder, checkpointer):
         for c in range(1_500):
             recorder.write([[shipped(c * 10 + i) for i in range(10)]])  # type: ignore[list-item]
         assert checkpointer.passes > 0 and recorder.catch_ups == 0
         assert checkpointer.largest_wal_frames > WAL_AUTOCHECKPOINT_PAGES / 2
-    finally:
-        recorder.close()
 
 
 def test_a_reader_keeps_its_snapshot_while_the_thread_copies(tmp_path: Path) -> None:
-    db = tmp_path / "log.db"
-    recorder = SqlRecorder(f"sqlite:///{db}")
-    try:
-        recorder.start_background_checkpoints(period=0.005, restart_after=100)
+    with checkpointed_log(tmp_path, period=0.005, restart_after=100) as (db, recorder, _):
         write_small_commits(recorder, 50)
         with reader_snapshot(db) as reader:
             write_small_commits(recorder, 300, first=500)
             time.sleep(0.05)  # passes run meanwhile
             assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == 500
         assert recorder.count_events() == 3_500
-    finally:
-        recorder.close()
 
 
 def test_stopping_ends_the_thread_and_a_failing_pass_is_logged(
@@ -126,8 +129,6 @@ def test_stopping_ends_the_thread_and_a_failing_pass_is_logged(
     SqlRecorder(f"sqlite:///{db}").close()
     checkpointer = WalCheckpointer(str(db), period=0.005)
     checkpointer._conn.close()  # every pass now fails: the thread must survive and say so
-    checkpointer._conn = sqlite3.connect(db, check_same_thread=False)
-    checkpointer._conn.close()
     checkpointer.start()
     time.sleep(0.05)
     names = {thread.name for thread in threading.enumerate()}
@@ -168,11 +169,8 @@ def test_the_writer_tries_again_while_a_reader_pins_frames_then_gives_up(tmp_pat
 
 
 def test_a_reader_in_a_transaction_delays_the_restart_until_it_ends(tmp_path: Path) -> None:
-    db = tmp_path / "log.db"
-    recorder = SqlRecorder(f"sqlite:///{db}")
-    try:
-        checkpointer = recorder.start_background_checkpoints(period=3_600, restart_after=100)
-        assert checkpointer is not None  # its thread sleeps: passes run here, one at a time
+    # The thread sleeps: passes run here, one at a time.
+    with checkpointed_log(tmp_path, period=3_600, restart_after=100) as (db, recorder, checkpointer):
         write_small_commits(recorder, 20)  # not copied yet: the reader's snapshot uses the WAL
         with reader_snapshot(db):
             pinned_at = wal_restarts(db)
@@ -182,24 +180,13 @@ def test_a_reader_in_a_transaction_delays_the_restart_until_it_ends(tmp_path: Pa
         checkpointer._catch_up()
         write_small_commits(recorder, 2, first=3_200)
         assert recorder.catch_ups > 0 and wal_restarts(db) > pinned_at
-    finally:
-        recorder.close()
-
-
-def wal_restarts(db: Path) -> int:
-    """The WAL header's checkpoint sequence number: SQLite adds one each time the WAL starts over."""
-    header = db.with_name(db.name + "-wal").read_bytes()[:16]
-    return int.from_bytes(header[12:16], "big")
 
 
 def test_a_pass_that_leaves_many_frames_still_hands_the_rest_to_the_writer(tmp_path: Path) -> None:
     """Large commits (500-event batches: ~1,500 frames each) add more during a pass than a pass
     ever leaves; waiting for a pass that leaves only a few let the WAL grow to the safety net."""
-    db = tmp_path / "log.db"
-    recorder = SqlRecorder(f"sqlite:///{db}")
-    try:
-        checkpointer = recorder.start_background_checkpoints(period=3_600, restart_after=500)
-        assert checkpointer is not None  # its thread sleeps: passes run here, one at a time
+    # The thread sleeps: passes run here, one at a time.
+    with checkpointed_log(tmp_path, period=3_600, restart_after=500) as (db, recorder, checkpointer):
         write_small_commits(recorder, 20)
         with reader_snapshot(db):  # the pass stops at its snapshot
             write_small_commits(recorder, 100, first=200)
@@ -209,5 +196,3 @@ def test_a_pass_that_leaves_many_frames_still_hands_the_rest_to_the_writer(tmp_p
         recorder.checkpoint_if_due()  # the writer copies the rest...
         write_small_commits(recorder, 1, first=1_200)  # ...and its next commit starts the WAL over
         assert wal_restarts(db) == before + 1 and not checkpointer.restart_due
-    finally:
-        recorder.close()

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -49,10 +50,16 @@ class RecordingTransport:
         return {"peername": ("127.0.0.1", 1)}.get(name, default)
 
 
-def buffered() -> tuple[asyncio.AbstractEventLoop, RecordingTransport, TurnBufferedTransport]:
+@contextmanager
+def buffered() -> Iterator[tuple[asyncio.AbstractEventLoop, RecordingTransport,
+                                 TurnBufferedTransport]]:
+    """A loop, the recording transport, and the buffering one over it; the loop closed after."""
     loop = asyncio.new_event_loop()
     inner = RecordingTransport()
-    return loop, inner, TurnBufferedTransport(inner, loop)  # type: ignore[arg-type]
+    try:
+        yield loop, inner, TurnBufferedTransport(inner, loop)  # type: ignore[arg-type]
+    finally:
+        loop.close()
 
 
 def next_turn(loop: asyncio.AbstractEventLoop) -> None:
@@ -60,8 +67,7 @@ def next_turn(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def test_writes_of_one_turn_are_sent_together_when_it_ends() -> None:
-    loop, inner, transport = buffered()
-    try:
+    with buffered() as (loop, inner, transport):
         transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
         transport.write(bytearray(b"{}"))
         transport.write(b"")
@@ -72,44 +78,33 @@ def test_writes_of_one_turn_are_sent_together_when_it_ends() -> None:
         transport.write(b"next")
         next_turn(loop)
         assert inner.calls[1:] == [("write", b"next")]
-    finally:
-        loop.close()
 
 
 def test_a_large_write_is_sent_at_once_so_flow_control_sees_it() -> None:
-    loop, inner, transport = buffered()
-    try:
+    with buffered() as (loop, inner, transport):
         transport.write(b"h")
         transport.write(b"x" * FLUSH_BYTES)
         assert inner.calls == [("write", b"h" + b"x" * FLUSH_BYTES)]
         next_turn(loop)
         assert len(inner.calls) == 1  # the scheduled flush finds nothing left
-    finally:
-        loop.close()
 
 
 def test_close_sends_what_is_held_first_and_abort_drops_it() -> None:
-    loop, inner, transport = buffered()
-    try:
+    with buffered() as (loop, inner, transport):
         transport.writelines([b"a", b"b"])
         transport.close()
         assert inner.calls == [("write", b"ab"), ("close", b"")]
         next_turn(loop)
         assert len(inner.calls) == 2
-
-        loop2, inner2, transport2 = buffered()
-        transport2.write(b"lost")
-        transport2.abort()
-        next_turn(loop2)
-        assert inner2.calls == [("abort", b"")]
-        loop2.close()
-    finally:
-        loop.close()
+    with buffered() as (loop, inner, transport):
+        transport.write(b"lost")
+        transport.abort()
+        next_turn(loop)
+        assert inner.calls == [("abort", b"")]
 
 
 def test_nothing_is_written_to_a_transport_already_closing() -> None:
-    loop, inner, transport = buffered()
-    try:
+    with buffered() as (loop, inner, transport):
         transport.write(b"late")
         inner.closing = True  # the peer went away within the turn
         next_turn(loop)
@@ -117,17 +112,12 @@ def test_nothing_is_written_to_a_transport_already_closing() -> None:
         transport.write(b"eof")
         transport.write_eof()
         assert inner.calls == [("write_eof", b"")]
-    finally:
-        loop.close()
 
 
 def test_everything_else_is_the_wrapped_transports() -> None:
-    loop, _inner, transport = buffered()
-    try:
+    with buffered() as (_loop, _inner, transport):
         assert transport.get_extra_info("peername") == ("127.0.0.1", 1)
         assert transport.is_closing() is False
-    finally:
-        loop.close()
 
 
 # -- served by uvicorn -------------------------------------------------------------------------
