@@ -132,8 +132,30 @@ def split_commands(line: str) -> tuple[Command, ...]:
     """Every simple command of a shell command line, wrappers unwrapped. Never raises."""
     if not isinstance(line, str) or not line.strip():
         return ()
+    line = line[:MAX_LINE]
+    if _PLAIN_LINE.fullmatch(line):
+        return _parse_plain(line)
     parse = _parse_line if len(line) <= CACHED_LINE else _parse_line.__wrapped__
-    return parse(line[:MAX_LINE], _Scope())
+    return parse(line, _Scope())
+
+
+# A line with nothing for the shell to interpret (no quotes, escapes, operators, substitutions,
+# comments or heredocs) is its whitespace-separated words: one command. Most agent calls are
+# such lines (``ls -la src``, ``git status``, ``pytest -q tests``); reading them without the
+# lexer and the grouping pass costs a quarter as much, which matters because every tool call of
+# every session is classified, and lines seen once gain nothing from ``_parse_line``'s cache.
+_PLAIN_LINE = re.compile(r"[^'\"();<>|&\\\n\r$`#]*")
+_PLAIN_WORD = re.compile(r"[^ \t]+")
+
+
+def _parse_plain(line: str) -> tuple[Command, ...]:
+    """``_parse_line`` of a ``_PLAIN_LINE``: the same commands, without lexing or grouping."""
+    draft = _Draft(_PLAIN_WORD.findall(line))
+    _strip_reserved(draft)
+    if not draft.words:
+        return ()
+    scope = _Scope(windows=bool(_WINDOWS.search(line)))
+    return tuple(_unwrap(draft, scope))
 
 
 def split_argv(argv: Sequence[str]) -> tuple[Command, ...]:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     or_,
     select,
@@ -219,10 +220,17 @@ def _replace(conn: Connection, table: Table, reports: Sequence[SessionReport],
     """The reports' sessions' rows of ``table``, deleted and inserted anew."""
     if not reports:
         return
-    conn.execute(delete(table).where(table.c.session_id.in_([r.session_id for r in reports])))
+    conn.execute(_DELETE_SESSION[table.name], [{"sid": r.session_id} for r in reports])
     rows = [row for r in reports for row in rows_of(r)]
     if rows:
         conn.execute(table.insert(), rows)
+
+
+# One statement per table, run once per session (executemany): a live round rewrites a few dozen
+# sessions, and ``session_id IN (...)`` with a different number of ids each round was compiled
+# anew each round (measured: a third of a round's fixed cost).
+_DELETE_SESSION = {table.name: delete(table).where(table.c.session_id == bindparam("sid"))
+                   for table in (findings_table, sessions_table, actions_table)}
 
 
 def _finding_row(doc: dict[str, Any], rank: int) -> dict[str, Any]:
@@ -242,11 +250,18 @@ def _session_row(report: SessionReport) -> dict[str, Any]:
 
 def _advance(conn: Connection, name: str, position: int) -> None:
     """Offsets never go backwards: a stale writer's checkpoint is ignored, not applied."""
-    table = checkpoints_table
-    moved = conn.execute(update(table).where(table.c.name == name, table.c.position < position)
-                         .values(position=position))
-    if moved.rowcount == 0 and conn.scalar(select(table.c.position).where(table.c.name == name)) is None:
-        conn.execute(table.insert().values(name=name, position=position))
+    moved = conn.execute(_ADVANCE, {"name_": name, "position_": position})
+    if moved.rowcount == 0 and conn.scalar(_CHECKPOINT_OF, {"name_": name}) is None:
+        conn.execute(checkpoints_table.insert().values(name=name, position=position))
+
+
+# Built once: every analysis round advances its checkpoint, and building the statement anew
+# each time cost more than running it.
+_ADVANCE = (update(checkpoints_table)
+            .where(checkpoints_table.c.name == bindparam("name_"),
+                   checkpoints_table.c.position < bindparam("position_"))
+            .values(position=bindparam("position_")))
+_CHECKPOINT_OF = select(checkpoints_table.c.position).where(checkpoints_table.c.name == bindparam("name_"))
 
 
 def _finding_bodies(conn: Connection, session_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

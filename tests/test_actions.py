@@ -627,6 +627,25 @@ def test_fast_lexer_agrees_with_shlex(line: str, windows: bool) -> None:
     assert quick is not None or reference is None or not windows  # with escapes off it never declines
 
 
+PLAIN_PIECES = [*"ab01 \t\x0b-=/.*{}!~", "sudo ", "env ", "A=1 ", "bash ", "cmd /c ", "powershell ", "xargs ",
+                "find . -exec ", "rm -rf ", "for ", "if ", "then ", "done", "timeout 5 ", "nohup "]
+
+
+@settings(max_examples=500, deadline=None)
+@given(pieces=st.lists(st.sampled_from(PLAIN_PIECES), max_size=12))
+def test_plain_lines_read_as_the_full_parser_reads_them(pieces: list[str]) -> None:
+    """The shortcut for lines the shell interprets nothing in gives exactly ``_parse_line``'s commands."""
+    line = "".join(pieces)
+    assert shell._PLAIN_LINE.fullmatch(line)
+    expected = shell._parse_line.__wrapped__(line, shell._Scope()) if line.strip() else ()
+    assert split_commands(line) == expected
+
+
+def test_lines_with_shell_syntax_take_the_full_parser() -> None:
+    for line in ("a && b", "echo '$x'", "ls # note", "cat <<EOF\nx\nEOF", "echo $(id)", "a\\ b", "x\ny"):
+        assert not shell._PLAIN_LINE.fullmatch(line), line
+
+
 # --- never raises ------------------------------------------------------------------------------
 
 JSON = st.recursive(
