@@ -256,7 +256,8 @@ def _advance(conn: Connection, name: str, position: int) -> None:
 
 
 # Built once: every analysis round advances its checkpoint, and building the statement anew
-# each time cost more than running it.
+# each time cost more than running it. (Parameters named after a column they set are reserved by
+# SQLAlchemy for the SET clause, hence the trailing underscores.)
 _ADVANCE = (update(checkpoints_table)
             .where(checkpoints_table.c.name == bindparam("name_"),
                    checkpoints_table.c.position < bindparam("position_"))
