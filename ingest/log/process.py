@@ -54,10 +54,21 @@ _READY = "ready"
 _READ_BYTES = 256 * 1024
 
 # Server → child: a list of (id, batch), or None (stop). Child → server: a list of (id, result)
-# per transaction. Frames as multiprocessing's Connection writes and reads them (the child uses
+# per transaction, an outcome travelling as a plain (appended, duplicates) tuple: as frozen
+# dataclasses, one commit's eleven answers cost 17 µs to pickle and 19 µs to unpickle, as
+# tuples 1 µs. Frames as multiprocessing's Connection writes and reads them (the child uses
 # one): a signed 32-bit big-endian length, or -1 and an unsigned 64-bit length, then a pickle.
 _Message = list[tuple[int, Sequence[Shipped]]]
-_Answer = list[tuple[int, Result]]
+_WireResult = tuple[int, int] | BlackboxError
+_Answer = list[tuple[int, _WireResult]]
+
+
+def _to_wire(result: Result) -> _WireResult:
+    return result if isinstance(result, BlackboxError) else (result.appended, result.duplicates)
+
+
+def _from_wire(result: _WireResult) -> Result:
+    return result if isinstance(result, BlackboxError) else AppendOutcome(*result)
 
 
 def frame(obj: object) -> bytes:
@@ -215,7 +226,7 @@ class ProcessCommitter:
         for answer in answers:
             self.commits += 1
             for ident, result in answer:
-                resolve(self._waiting.pop(ident), result)
+                resolve(self._waiting.pop(ident), _from_wire(result))
 
     # -- the child ----------------------------------------------------------------------------
 
@@ -375,7 +386,8 @@ def _serve(recorder: SqlRecorder, conn: Connection, max_events: int) -> None:
         group, pending = pending[:take], pending[take:]
         if group:
             results = commit_together(recorder.write, [batch for _, batch in group])
-            conn.send([(ident, result) for (ident, _), result in zip(group, results, strict=True)])
+            conn.send([(ident, _to_wire(result))
+                       for (ident, _), result in zip(group, results, strict=True)])
             _checkpoint_if_due(recorder)
 
 
