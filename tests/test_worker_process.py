@@ -285,3 +285,14 @@ def test_sleeping_stopped_busy_or_slowed_processes_are_not_starved() -> None:
                         (0.01, 0.2)]:  # hardly runs, hardly waits: little to do
         process = _Process()
         assert not any(_verdicts(process.check(), process, 10, ran=ran, waited=waited)), (ran, waited)
+
+
+def test_rounds_stay_prompt_under_light_load_and_spread_out_under_heavy_load() -> None:
+    light = analysis.round_gap(50, 0.05)  # 1,000 events/s: the alert latency bench's load
+    assert light == analysis.MIN_ROUND_SECONDS
+    assert analysis.round_gap(0, 30.0) == analysis.MIN_ROUND_SECONDS  # idle: the next append at once
+    heavy = analysis.round_gap(2_800, 0.4)  # 7,000 events/s
+    assert heavy == pytest.approx(7_000 * analysis.ROUND_SECONDS_PER_EVENT_RATE)
+    assert light < heavy < analysis.MAX_ROUND_SECONDS
+    # A backlog found at start-up reads as a flood: the next round waits the longest, no longer.
+    assert analysis.round_gap(500_000, 0.0) == analysis.MAX_ROUND_SECONDS
