@@ -623,6 +623,31 @@ def drive(results: Results, server: Server, load: Load, tag: str, runs: int = 1)
     return done
 
 
+def floor_server(tmp: Path) -> Server:
+    """bench/durable_floor_app.py: the least a durable single-event append costs."""
+    port = free_port()
+    return start_server([sys.executable, str(BENCH / "durable_floor_app.py"), str(port)], port,
+                        tmp / "floor-server.log")
+
+
+def durable_floor(results: Results, tmp: Path, load: Load) -> None:
+    """Information, measured like a ceiling (best of CEILING_RUNS): parse, append durably with the
+    log's indexes in group commits, answer; none of Blackbox's own work per event."""
+    server = floor_server(tmp)
+    try:
+        measured = drive(results, server, load, "floor", CEILING_RUNS)[1:]
+    finally:
+        stop_server(server)
+    run = max(measured, key=lambda r: r.rps)
+    results.add(Figure("durable_floor", f"plain ASGI endpoint appending each body durably (raw "
+                       f"`sqlite3`, the log's indexes, group commit in a child process), {load.name}, "
+                       f"wrk {load.wrk_args} (information: the least a durable append costs)",
+                       run.rps, run.p50_ms, run.p99_ms, others=run.others, ceiling="bare_single",
+                       server_cores=run.server_cores,
+                       note=run_note(run) + "; best of " + ", ".join(f"{r.rps:,.0f}" for r in measured)
+                       + " requests/s"))
+
+
 def http_bare(results: Results, tmp: Path, load: Load, key: str, *, stock: bool = False) -> None:
     """A ceiling: the best of CEILING_RUNS measured runs. ``stock``: served by stock uvicorn's
     protocol rather than ``blackbox serve``'s (information, never a ceiling)."""
@@ -1023,6 +1048,7 @@ def storage_phase(results: Results, tmp: Path) -> None:
 def http_phase(results: Results, tmp: Path) -> None:
     http_bare(results, tmp, SINGLE, "bare_single")
     http_bare(results, tmp, SINGLE, "bare_single_stock", stock=True)
+    durable_floor(results, tmp, SINGLE)
     http_bare(results, tmp, BATCH, "bare_batch")
     http_real(results, tmp, BATCH, Figure(
         "http_batch", f"HTTP ingest, {BATCH.name}, wrk {BATCH.wrk_args}", 0.0, ceiling="raw_http",
