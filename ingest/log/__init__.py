@@ -11,7 +11,7 @@ from concurrent.futures import Future
 from typing import Protocol
 
 from ingest.envelope import Event
-from ingest.log.chain import Encoded, Shipped, encode
+from ingest.log.chain import Encoded, Shipped, encode, ship_fields
 from ingest.log.commit import Committer, GroupCommitter
 from ingest.log.types import (
     AppendOutcome,
@@ -26,6 +26,7 @@ from ingest.log.types import (
 __all__ = [
     "AppendOutcome", "ChainBreak", "Encoded", "EventLog", "Recorded", "Recorder", "Rejected",
     "SessionSummary", "Shipped", "StoredReject", "VerifyReport", "encode", "open_log",
+    "ship_fields",
 ]
 
 
