@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -102,6 +104,44 @@ def test_body_over_the_limit_is_413(client: TestClient) -> None:
     response = client.post("/v1/events", content=big)
     assert response.status_code == 413 and "limit" in response.json()["detail"]
     assert client.get("/v1/sessions").json()["sessions"] == []
+
+
+def _asgi_post(client: TestClient, chunks: list[bytes],
+               headers: list[tuple[bytes, bytes]]) -> tuple[int, Any]:
+    """POST /v1/events as an ASGI server would deliver it: the body in ``chunks`` messages."""
+    messages = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+                for i, chunk in enumerate(chunks)]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/events", "headers": headers,
+             "query_string": b""}
+    asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
+    return sent[0]["status"], orjson.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+
+
+def test_bodies_are_read_whole_from_one_or_many_messages_and_refused_past_the_limit(
+        client: TestClient, services: Services) -> None:
+    limit = services.settings.max_body_bytes
+    body = ndjson([envelope(n) for n in range(3)])
+    assert _asgi_post(client, [body], [])[1]["appended"] == 3
+    parts = [body[:10], body[10:100], body[100:]]
+    assert _asgi_post(client, parts, [])[1]["duplicates"] == 3  # the same body, reassembled
+    zipped = gzip.compress(ndjson([envelope(9)]))
+    assert _asgi_post(client, [zipped[:7], zipped[7:]], [])[1]["appended"] == 1
+    assert _asgi_post(client, [zipped], [])[1]["duplicates"] == 1
+    # No content-length: refused by what arrives, in one message or across several.
+    over = b"x" * (limit + 1)
+    for chunks in ([over], [over[:1000], over[1000:]]):
+        status, answer = _asgi_post(client, chunks, [])
+        assert status == 413 and "limit" in answer["detail"]
+    declared = [(b"content-length", str(limit + 1).encode())]
+    assert _asgi_post(client, [body], declared)[0] == 413  # refused by what it says it is
 
 
 def test_nesting_over_the_limit_is_422(client: TestClient) -> None:
