@@ -106,6 +106,12 @@ class Event:
 @lru_cache(maxsize=4096)  # hot: every event formats two times, and received_at repeats per input
 def format_time(value: datetime) -> str:
     """Canonical UTC form with microseconds, e.g. ``2026-04-24T08:31:44.593000Z``."""
+    return format_time_once(value)
+
+
+def format_time_once(value: datetime) -> str:
+    """``format_time`` of a time that will not come again (the receipt time of a request of one
+    event): not cached, where it would only push out times that do repeat."""
     if value.tzinfo is not UTC:
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value.isoformat(timespec="microseconds")[:-6] + "Z"

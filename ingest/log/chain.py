@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ingest.envelope import Event, EventKind, format_time
+from ingest.envelope import Event, EventKind, format_time, format_time_once
 from ingest.errors import RecordError
 
 GENESIS_HASH = "0" * 64
@@ -55,11 +55,11 @@ def ship_fields(fields: dict[str, Any]) -> Shipped:
     without building the ``Event``: the same canonical body ``encode`` gives, as the document
     ``to_document`` gives is those fields with the kind and times in their string forms. For a
     request of one envelope, building the event and its document again cost more than the rest
-    of preparing it."""
+    of preparing it. Its ``received_at`` is that request's own, formatted once, uncached."""
     time = format_time(fields["time"])
     kind = str(fields["kind"])
     document = {**fields, "kind": kind, "time": time,
-                "received_at": format_time(fields["received_at"])}
+                "received_at": format_time_once(fields["received_at"])}
     return (fields["id"], fields["stream"], fields["session_id"], fields["source"], kind, time,
             _canonical_body(document))
 
