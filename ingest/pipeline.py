@@ -2,7 +2,9 @@
 
 Preparation (parse, detect, redact, map, encode) is pure CPU work done chunk by chunk; appending
 goes through the log's group committer. Every record ends either in the log or, with its reason
-and position, in the quarantine table — never silently dropped.
+and position, in the quarantine table — never silently dropped. A request holding one clean
+envelope (what an agent's hook posts per tool call) may skip the chunking stages
+(``Preparer.prepare_envelope``); it stores the same bytes, and any other body takes this path.
 """
 
 from __future__ import annotations
