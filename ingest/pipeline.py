@@ -147,14 +147,15 @@ class Preparer:
         return adapter.name, self._chunks(adapter, _records(tops, adapter), ctx, scan)
 
     def prepare_envelope(self, data: bytes, received_at: datetime | None = None) -> Prepared | None:
-        """A body of one envelope with nothing to redact, nesting or size to check, prepared in
-        the writer's form only; None for any other body (``prepare`` takes it, and says what is
-        wrong with it). What an agent's hook posts per tool call: measured in process, the
-        general path's parsing, chunking and mapping stages and the ``Event`` it builds cost
-        about 14 µs of the 21 µs this body took to prepare. The checks are the general path's
-        own pre-checks of a whole body, so both paths accept and store the same bytes."""
-        if (len(data) > self.max_field or container_count(data) > self.max_depth
-                or self.redactor.might_contain_secret(data)):
+        """A body of one envelope with nothing to redact, within the nesting and size limits,
+        prepared in the writer's form only; None for any other body (``prepare`` takes it, and
+        says what is wrong with it). What an agent's hook posts per tool call: measured in
+        process, the general path's parsing, chunking and mapping stages and the ``Event`` it
+        builds cost about 14 µs of the 21 µs this body took to prepare. The checks are the
+        general path's own pre-checks of a whole body (``_Scan``, and the field limit of
+        ``_clean``), so both paths accept and store the same bytes."""
+        scan = _Scan(data, self.redactor, self.max_depth)
+        if len(data) > self.max_field or scan.may_be_deep(None) or scan.may_hold_secret(None):
             return None
         try:
             fields = envelope_fields(orjson.loads(data), received_at=received_at or utc_now())

@@ -18,24 +18,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
 from api.deps import MetricsDep, ServicesDep, header_token, ingest_caller
 from api.errors import error_response
-from api.responses import JsonResponse
+from api.responses import JsonResponse, send_json
 from api.services import Services
 from ingest.adapters import get_adapter
 from ingest.errors import BlackboxError, PayloadTooLarge
 from ingest.pipeline import AUTO, IngestReport, Prepared
-from ingest.preparing import prepare_all
+from ingest.preparing import ENVELOPE_FORMAT, prepare_all
 from ingest.reader import decompress
 
 EVENTS_PATH = "/v1/events"
 NATIVE_PREFIX = "/v1/ingest/"
-ENVELOPE_FORMAT = "blackbox"
 
 _INLINE_BYTES = 64 * 1024  # smaller bodies are mapped on the event loop: a thread hop costs more
 
@@ -64,16 +62,6 @@ async def answer(scope: Scope, receive: Receive, send: Send, fmt: str) -> None:
         await send_json(send, status, payload)
         return
     await response(scope, receive, send)
-
-
-async def send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
-    """What ``JsonResponse(payload, status)`` sends, without building one: on the hot path, its
-    header handling cost more than the two messages themselves."""
-    body = orjson.dumps(payload)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-length", b"%d" % len(body)),
-                            (b"content-type", b"application/json")]})
-    await send({"type": "http.response.body", "body": body})
 
 
 def ingest_format(scope: Scope) -> str | None:
@@ -128,8 +116,10 @@ async def _asgi_body(receive: Receive, declared: str | None, limit: int) -> byte
     and teardown cost more than reading the message."""
     first: Message = await receive()
     if first["type"] == "http.request" and not first.get("more_body", False):
+        body: bytes = first.get("body", b"")
         _refuse_declared(declared, limit)
-        return _joined([first.get("body", b"")], limit)
+        _refuse_size(len(body), limit)
+        return decompress(body, limit=limit)
     return await collect_body(_asgi_chunks(receive, first), declared, limit)
 
 
@@ -182,10 +172,9 @@ async def collect_body(chunks: AsyncIterator[bytes], declared: str | None, limit
     size = 0
     async for chunk in chunks:
         size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+        _refuse_size(size, limit)
         parts.append(chunk)
-    return _joined(parts, limit)
+    return decompress(b"".join(parts), limit=limit)
 
 
 def _refuse_declared(declared: str | None, limit: int) -> None:
@@ -193,11 +182,9 @@ def _refuse_declared(declared: str | None, limit: int) -> None:
         raise PayloadTooLarge(f"request body of {declared} bytes exceeds the limit of {limit}")
 
 
-def _joined(parts: list[bytes], limit: int) -> bytes:
-    """The body, gunzipped when it is gzip (and refused past ``limit`` bytes either way)."""
-    if sum(len(part) for part in parts) > limit:
+def _refuse_size(size: int, limit: int) -> None:
+    if size > limit:
         raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
-    return decompress(parts[0] if len(parts) == 1 else b"".join(parts), limit=limit)
 
 
 def _count(metrics: MetricsDep, report: IngestReport) -> None:
