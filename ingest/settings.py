@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         True, description="Run `blackbox serve`'s analysis worker under SCHED_IDLE (Linux): it "
         "gets only CPU time nothing else wants, and gives it up at once when ingest needs it. "
         "Off: it runs at `analysis_nice`, which keeps a share of the CPU under a foreign load")
+    analysis_pin: bool = Field(
+        True, description="Keep the SCHED_IDLE analysis worker on one CPU (the last this process "
+        "may use, where there are several): moved between CPUs by every task that preempts it, "
+        "it slowed ingest's wake-ups; a worker replaced by a niced one is not pinned")
 
 
     @property

@@ -77,6 +77,18 @@ def _policies(pid: int) -> set[int]:
     return {os.sched_getscheduler(int(task.name)) for task in Path(f"/proc/{pid}/task").iterdir()}
 
 
+def _affinities(pid: int) -> set[frozenset[int]]:
+    """The CPUs each thread of a process may run on."""
+    return {frozenset(os.sched_getaffinity(int(task.name)))
+            for task in Path(f"/proc/{pid}/task").iterdir()}
+
+
+def _pinned_worker_cpus() -> set[frozenset[int]]:
+    """Where the idle-scheduled worker's threads may run: the last CPU, where there are several."""
+    allowed = os.sched_getaffinity(0)
+    return {frozenset({max(allowed)})} if len(allowed) > 1 else {frozenset(allowed)}
+
+
 def _gone(pid: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -124,6 +136,10 @@ def test_the_server_analyses_in_a_worker_process_that_follows_it(tmp_path: Path)
         assert _policies(worker) == {os.SCHED_IDLE}
         assert _policies(proc.pid) == _policies(writer) == _policies(preparer) == {os.SCHED_OTHER}
         assert _niceness(proc.pid) == _niceness(writer) == _niceness(preparer) == {0}
+        # The worker stays on one CPU; the server and its other children may use every one.
+        everywhere = {frozenset(os.sched_getaffinity(0))}
+        assert _affinities(worker) == _pinned_worker_cpus()
+        assert _affinities(proc.pid) == _affinities(writer) == _affinities(preparer) == everywhere
         docs = [envelope(n, session="wp", pad="x" * 200) for n in range(300)]
         docs[5] = {**docs[5], "time": "yesterday"}
         large = orjson.dumps(docs)
@@ -177,6 +193,7 @@ def test_a_worker_starved_by_other_processes_is_replaced_by_a_niced_one(tmp_path
         # A busy loop per CPU: the idle-scheduled worker gets none of it, while events wait.
         hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
                 for _ in os.sched_getaffinity(0)]
+        time.sleep(1.0)  # the loops run before the event arrives: else it may be analysed at once
         assert httpx.post(f"{base}/v1/events", json=[envelope(0, session="st")]).json()["appended"] == 1
         replacement = _replacement(proc.pid, starved, WORKER_NAME)
         assert _gone(starved)
@@ -186,6 +203,7 @@ def test_a_worker_starved_by_other_processes_is_replaced_by_a_niced_one(tmp_path
         while _niceness(replacement) != {10} and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _policies(replacement) == {os.SCHED_OTHER} and _niceness(replacement) == {10}
+        assert _affinities(replacement) == {frozenset(os.sched_getaffinity(0))}  # not pinned
         assert _lag(base, until=0) == 0  # every event is analysed
     finally:
         for hog in hogs:
@@ -296,3 +314,29 @@ def test_rounds_stay_prompt_under_light_load_and_spread_out_under_heavy_load() -
     assert light < heavy < analysis.MAX_ROUND_SECONDS
     # A backlog found at start-up reads as a flood: the next round waits the longest, no longer.
     assert analysis.round_gap(500_000, 0.0) == analysis.MAX_ROUND_SECONDS
+
+
+_PIN_PROBE = """
+import os, sys, threading
+if sys.argv[1] == "one":  # before the imports start threads, which would inherit the rest
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+from api.analysis import pin_to_one_cpu
+done = threading.Event()
+early = threading.Thread(target=done.wait); early.start()  # started before pinning
+cpu = pin_to_one_cpu()
+later = threading.Thread(target=done.wait); later.start()  # inherits
+cpus = {tuple(sorted(os.sched_getaffinity(int(t)))) for t in os.listdir("/proc/self/task")}
+done.set(); early.join(); later.join()
+print(cpu, sorted(cpus))
+"""
+
+
+@pytest.mark.parametrize("cpus", ["all", "one"])
+def test_pinning_keeps_every_thread_on_the_last_cpu_and_leaves_a_single_cpu_alone(cpus: str) -> None:
+    allowed = sorted(os.sched_getaffinity(0))
+    out = subprocess.run([sys.executable, "-c", _PIN_PROBE, cpus], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1]).stdout.split(" ", 1)
+    if cpus == "one" or len(allowed) == 1:
+        assert out == ["None", f"[({allowed[0]},)]\n"]  # nothing to choose: nothing changed
+    else:
+        assert out == [str(allowed[-1]), f"[({allowed[-1]},)]\n"]  # every thread, even the first
