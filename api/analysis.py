@@ -239,9 +239,10 @@ class WorkerProcess:
         self._process = self._spawn()
 
 
-def yield_cpu(niceness: int, *, idle: bool = False) -> None:
+def yield_cpu(niceness: int, *, idle: bool = False) -> bool:
     """Lower this process's CPU priority: ``SCHED_IDLE`` when ``idle`` (and the platform allows
-    it), else niceness ``niceness`` (never raised).
+    it), else niceness ``niceness`` (never raised). True when every thread runs under
+    ``SCHED_IDLE``.
 
     Why: the analyzer costs about as much CPU per event as ingesting it. When ingest saturates
     the CPU at equal priority, the worker takes half of it and acknowledgements wait; lowered, it
@@ -253,12 +254,15 @@ def yield_cpu(niceness: int, *, idle: bool = False) -> None:
     writer) woke up: measured with 500-event batches, 43.7 requests/s against 63.5 with the
     worker stopped. A ``SCHED_IDLE`` thread is preempted at once by any other: 59.9."""
     if niceness <= 0 and not idle:
-        return
+        return False
+    all_idle = idle
     for thread in _threads():
         with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
             if not (idle and _schedule_idle(thread)):
+                all_idle = False
                 lowered = max(niceness, os.getpriority(os.PRIO_PROCESS, thread))
                 os.setpriority(os.PRIO_PROCESS, thread, lowered)
+    return all_idle
 
 
 def pin_to_one_cpu() -> int | None:
@@ -285,12 +289,6 @@ def pin_to_one_cpu() -> int | None:
         logger.warning("could not pin the analysis worker to CPU %d: %s", cpu, exc)
         return None
     return cpu
-
-
-def runs_idle() -> bool:
-    """Whether this thread runs under ``SCHED_IDLE``."""
-    policy = getattr(os, "SCHED_IDLE", None)
-    return policy is not None and os.sched_getscheduler(0) == policy
 
 
 def _threads() -> list[int]:
@@ -331,8 +329,8 @@ def run_worker(settings: Settings, signals: Signals, parent: int) -> None:
     name_this_process(WORKER_NAME)
     services = Services.open(settings)  # at full priority: starved from the start, it never starts
     # Before our threads start (they inherit it); threads already started are lowered one by one.
-    yield_cpu(settings.analysis_nice, idle=settings.analysis_idle)
-    if settings.analysis_pin and runs_idle():  # a niced replacement shares every CPU
+    idle = yield_cpu(settings.analysis_nice, idle=settings.analysis_idle)
+    if settings.analysis_pin and idle:  # a niced worker (a starved one's replacement) shares every CPU
         pin_to_one_cpu()
     services.appended, services.webhooks.enqueued = signals.appended, signals.enqueued
     workers = start_workers(services)
